@@ -1,0 +1,106 @@
+use actix_web::dev::Payload;
+use actix_web::{http::header, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+use crate::db::{self, users::UserRow};
+use crate::domain::{Role, Roles};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The authenticated caller. The token only says who it is; whether the
+/// account is still enabled and which roles it holds are read from the
+/// database on every request, so disabling a user or removing a role takes
+/// effect at once.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: String,
+    pub username: String,
+    pub agency_id: Option<String>,
+    pub roles: Roles,
+}
+
+impl AuthUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// Refuses with 403 unless the caller holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> AppResult<()> {
+        if roles.iter().any(|r| self.has(*r)) {
+            Ok(())
+        } else {
+            let names: Vec<_> = roles.iter().map(Role::as_str).collect();
+            Err(AppError::forbidden(format!(
+                "this needs one of the roles: {}",
+                names.join(", ")
+            )))
+        }
+    }
+
+    fn from_row(row: UserRow) -> AppResult<Self> {
+        let roles = Roles::from_stored(&row.roles).map_err(AppError::internal)?;
+        Ok(Self {
+            id: row.id,
+            username: row.username,
+            agency_id: row.agency_id,
+            roles,
+        })
+    }
+}
+
+/// The token in `Authorization: Bearer <token>`, if the header is usable.
+pub fn bearer_token(req: &HttpRequest) -> AppResult<&str> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::unauthorized(
+            "missing_token",
+            "an Authorization: Bearer token is required",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AppError::unauthorized(
+                "invalid_token",
+                "the Authorization header is not a Bearer token",
+            )
+        })
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let claims = bearer_token(req).and_then(|t| {
+            state
+                .as_ref()
+                .ok_or_else(|| AppError::internal("application state missing"))?
+                .tokens
+                .verify(t)
+        });
+        Box::pin(async move {
+            let claims = claims?;
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let row = db::run(&state.pool, move |conn| db::users::find(conn, &claims.sub)).await?;
+            match row {
+                Some(row) if row.disabled => Err(AppError::unauthorized(
+                    "account_disabled",
+                    "this account has been disabled",
+                )),
+                Some(row) => AuthUser::from_row(row),
+                None => Err(AppError::unauthorized(
+                    "invalid_token",
+                    "the access token is not valid",
+                )),
+            }
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! Settings, read from the environment (and a `.env` file, loaded by `main`).
+//! Secrets are kept out of `Debug` output so they never reach a log line.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub admin_password: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub token_ttl_secs: i64,
+    pub pool_size: Option<u32>,
+    pub workers: Option<usize>,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it), for login throttling.
+    pub trust_forwarded_for: bool,
+    pub log_json: bool,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    var(name)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("{name} has an invalid value `{v}`"))
+        })
+        .transpose()
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let data_dir = var("REGISTRY_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        Ok(Self {
+            database_url,
+            bind: var("REGISTRY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir,
+            admin_password: var("REGISTRY_ADMIN_PASSWORD"),
+            jwt_secret: var("REGISTRY_JWT_SECRET"),
+            token_ttl_secs: parse_var("REGISTRY_TOKEN_TTL_SECS")?.unwrap_or(900),
+            pool_size: parse_var("REGISTRY_DB_POOL_SIZE")?,
+            workers: parse_var("REGISTRY_WORKERS")?,
+            trust_forwarded_for: parse_var("REGISTRY_TRUST_FORWARDED_FOR")?.unwrap_or(false),
+            log_json: var("REGISTRY_LOG_FORMAT").is_some_and(|v| v == "json"),
+        })
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "***");
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("admin_password", &redact(&self.admin_password))
+            .field("jwt_secret", &redact(&self.jwt_secret))
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a connection URL (`postgres://user:secret@host`).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            super::redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            super::redact_url("sqlite://data/r.db"),
+            "sqlite://data/r.db"
+        );
+    }
+}

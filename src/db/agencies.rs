@@ -1,0 +1,69 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::agencies;
+use super::{is_unique_violation, DbConn};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AgencyRow {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub country: String,
+    pub kind: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = agencies)]
+pub struct AgencyInsertForm {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub country: String,
+    pub kind: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, form: &AgencyInsertForm) -> AppResult<AgencyRow> {
+    diesel::insert_into(agencies::table)
+        .values(form)
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict(
+                    "duplicate_agency",
+                    "an agency of that name already exists in that country",
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    find(conn, &form.id)?.ok_or_else(|| AppError::internal("inserted agency vanished"))
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<AgencyRow>> {
+    Ok(agencies::table
+        .find(id)
+        .select(agencies::all_columns)
+        .first(conn)
+        .optional()?)
+}
+
+/// One page of agencies after `after` (an id), in creation order.
+pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> AppResult<Vec<AgencyRow>> {
+    let mut q = agencies::table
+        .select(agencies::all_columns)
+        .order(agencies::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(agencies::id.gt(after.to_string()));
+    }
+    Ok(q.load(conn)?)
+}

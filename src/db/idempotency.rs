@@ -1,0 +1,118 @@
+//! `Idempotency-Key` reservations. A key is reserved before the request
+//! runs, so two concurrent retries cannot both write, and the response is
+//! kept so that a retry replays it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::idempotency_keys as ik;
+use super::{is_unique_violation, DbConn};
+use crate::error::AppResult;
+
+/// A response kept for replay.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// JSON object of the headers worth replaying (content type, location, etag).
+    pub headers: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub enum Reservation {
+    /// The key is new and now reserved for this request.
+    Fresh,
+    /// The same request was answered before.
+    Replay(StoredResponse),
+    /// The key was used with another request.
+    Mismatch,
+    /// The first request with this key has not finished.
+    InProgress,
+}
+
+pub struct KeyRef<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+}
+
+pub fn reserve(
+    conn: &mut DbConn,
+    k: &KeyRef<'_>,
+    method: &str,
+    path: &str,
+    request_hash: &str,
+    now: NaiveDateTime,
+) -> AppResult<Reservation> {
+    let inserted = diesel::insert_into(ik::table)
+        .values((
+            ik::scope.eq(k.scope),
+            ik::idem_key.eq(k.key),
+            ik::method.eq(method),
+            ik::path.eq(path),
+            ik::request_hash.eq(request_hash),
+            ik::state.eq("pending"),
+            ik::created_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => return Ok(Reservation::Fresh),
+        Err(e) if is_unique_violation(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let (hash, state, status, headers, body): (
+        String,
+        String,
+        Option<i32>,
+        Option<String>,
+        Option<Vec<u8>>,
+    ) = ik::table
+        .find((k.scope, k.key))
+        .select((
+            ik::request_hash,
+            ik::state,
+            ik::status_code,
+            ik::response_headers,
+            ik::response_body,
+        ))
+        .first(conn)?;
+    if hash != request_hash {
+        return Ok(Reservation::Mismatch);
+    }
+    match (state.as_str(), status) {
+        ("done", Some(status)) => Ok(Reservation::Replay(StoredResponse {
+            status: u16::try_from(status).unwrap_or(500),
+            headers: headers.unwrap_or_else(|| "{}".into()),
+            body: body.unwrap_or_default(),
+        })),
+        _ => Ok(Reservation::InProgress),
+    }
+}
+
+pub fn complete(
+    conn: &mut DbConn,
+    k: &KeyRef<'_>,
+    response: &StoredResponse,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(ik::table.find((k.scope, k.key)))
+        .set((
+            ik::state.eq("done"),
+            ik::status_code.eq(i32::from(response.status)),
+            ik::response_headers.eq(&response.headers),
+            ik::response_body.eq(&response.body),
+            ik::completed_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Frees a key whose request failed and wrote nothing, so it can be retried.
+pub fn release(conn: &mut DbConn, k: &KeyRef<'_>) -> AppResult<()> {
+    diesel::delete(
+        ik::table
+            .find((k.scope, k.key))
+            .filter(ik::state.eq("pending")),
+    )
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Storage: one connection type over PostgreSQL and SQLite, the pool, the
+//! migrations, and plain query functions per resource. Where the backends
+//! differ, the `match` on [`DbConn`] stays inside this module.
+
+pub mod agencies;
+pub mod idempotency;
+pub mod logins;
+pub mod schema;
+pub mod users;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::AppResult;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl DbTarget {
+    /// Chooses the backend from the URL scheme. Unlike diesel's derived
+    /// `establish`, which tries each backend in turn, a wrong PostgreSQL
+    /// password is then reported as such rather than as a bad file name.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!("DATABASE_URL must start with sqlite:// or postgres://, got `{url}`")
+            })?;
+        if path.is_empty() {
+            return Err("DATABASE_URL names no SQLite file".into());
+        }
+        Ok(Self::Sqlite(path.to_string()))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+}
+
+/// Opens connections for the pool and sets each one up the same way.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: DbTarget,
+}
+
+/// SQLite settings on every connection. `synchronous=FULL` in WAL mode makes
+/// a commit durable across a power cut, which is what "acknowledged" means
+/// here (see docs/operations.md). `busy_timeout` lets writers queue for the
+/// single write lock instead of failing.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+impl ConnectionManager {
+    pub fn new(target: DbTarget) -> Self {
+        Self { target }
+    }
+
+    pub fn connect_target(target: &DbTarget) -> Result<DbConn, diesel::ConnectionError> {
+        match target {
+            DbTarget::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                conn.batch_execute("SET synchronous_commit TO on; SET TIME ZONE 'UTC';")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Pg(conn))
+            }
+            DbTarget::Sqlite(path) => {
+                if let Some(dir) = Path::new(path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            diesel::ConnectionError::BadConnection(format!(
+                                "cannot create {}: {e}",
+                                dir.display()
+                            ))
+                        })?;
+                    }
+                }
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        Self::connect_target(&self.target).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Builds the pool. SQLite has one writer, so a small pool contends less.
+pub fn build_pool(target: &DbTarget, size: Option<u32>) -> Result<Pool, String> {
+    let default_size = if target.is_sqlite() { 4 } else { 10 };
+    if target.is_sqlite() {
+        // Switch the file to WAL once, alone: several pool connections doing
+        // it at the same moment would contend for the exclusive lock.
+        ConnectionManager::connect_target(target)
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+    }
+    r2d2::Pool::builder()
+        .max_size(size.unwrap_or(default_size))
+        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(false)
+        .build(ConnectionManager::new(target.clone()))
+        .map_err(|e| format!("cannot connect to the database: {e}"))
+}
+
+/// Applies every pending migration of the backend's own tree.
+pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Reverts every applied migration; used by the migration tests.
+pub fn revert_all(conn: &mut DbConn) -> Result<(), String> {
+    match conn {
+        DbConn::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| format!("revert failed: {e}"))
+}
+
+/// Runs a storage function on a pooled connection off the async runtime,
+/// since diesel is synchronous.
+pub async fn run<T, F>(pool: &Pool, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking
+/// the write lock first: a deferred transaction that reads and then writes
+/// fails with "database is locked" when another writer got there between.
+/// On PostgreSQL, callers that must serialise on one row update it first.
+pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConn) -> AppResult<T>,
+{
+    if matches!(conn, DbConn::Pg(_)) {
+        return conn.transaction(f);
+    }
+    conn.batch_execute("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => match conn.batch_execute("COMMIT") {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = conn.batch_execute("ROLLBACK");
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// The server clock in UTC, at the microsecond precision both backends keep,
+/// so a value reads back exactly as it was written.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A fresh UUIDv7 as stored text.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// True when `e` is a unique-constraint violation, on either backend.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Opaque pagination cursors: the hex of the last id of a page. Ids are
+/// UUIDv7, so ordering by id is ordering by creation.
+pub mod cursor {
+
+    pub fn encode(last_id: &str) -> String {
+        hex::encode(last_id)
+    }
+
+    pub fn decode(raw: &str) -> Result<String, crate::error::AppError> {
+        hex::decode(raw)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+            .ok_or_else(|| {
+                crate::error::AppError::bad_request(
+                    "invalid_cursor",
+                    "the cursor is not one this registry issued",
+                )
+            })
+    }
+}

@@ -1,0 +1,277 @@
+//! The registry's one error type and its mapping to RFC 9457 `problem+json`.
+//!
+//! Policy: every failure a caller can cause is a 4xx with a stable `code` that
+//! scripts may match on (listed in `docs/errors.md`). A 5xx answers an opaque
+//! body; its cause goes to the log with the request id, never to the caller,
+//! because internal messages can leak schema, paths or other agencies' data.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// One invalid field of a request, as reported in `errors`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("invalid values")]
+    Validation(Vec<FieldError>),
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    #[error("{detail}")]
+    Unauthorized { code: &'static str, detail: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    NoRoute(String),
+    #[error("{detail}")]
+    Conflict {
+        code: &'static str,
+        detail: String,
+        extra: Option<Value>,
+    },
+    #[error("version mismatch")]
+    PreconditionFailed { current: i64 },
+    #[error("payload over {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+            extra: None,
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Unauthorized { code, .. }
+            | Self::Conflict { code, .. } => code,
+            Self::Validation(_) => "validation_failed",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound => "not_found",
+            Self::NoRoute(_) => "no_such_route",
+            Self::PreconditionFailed { .. } => "version_mismatch",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::BadRequest { .. } => "Malformed request",
+            Self::Validation(_) | Self::Unprocessable { .. } => "Invalid values",
+            Self::Unauthorized { .. } => "Authentication required",
+            Self::Forbidden(_) => "Not allowed",
+            Self::NotFound | Self::NoRoute(_) => "Not found",
+            Self::Conflict { .. } => "Conflict with the current state",
+            Self::PreconditionFailed { .. } => "Version mismatch",
+            Self::PayloadTooLarge { .. } => "Request body too large",
+            Self::UnsupportedMediaType(_) => "Unsupported content type",
+            Self::TooManyRequests { .. } => "Too many requests",
+            Self::Unavailable(_) => "Service unavailable",
+            Self::Internal(_) => "Internal error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Validation(errors) => format!("{} field(s) are invalid", errors.len()),
+            Self::NotFound => "no such resource, or it is not visible to you".into(),
+            Self::PreconditionFailed { current } => {
+                format!("the record is now at version {current}; fetch it again")
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                format!("try again in {retry_after_secs} seconds")
+            }
+            // Opaque on purpose: the cause is logged, not shown.
+            Self::Internal(_) => "the registry could not complete the request".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The `problem+json` body, exposed so that stored responses and tests
+    /// render errors exactly as the live handler does.
+    pub fn body(&self) -> Value {
+        let status = self.status_code().as_u16();
+        let mut body = json!({
+            "type": format!("/problems/{}", self.code()),
+            "title": self.title(),
+            "status": status,
+            "detail": self.detail(),
+            "code": self.code(),
+        });
+        if let Self::Validation(errors) = self {
+            body["errors"] = json!(errors);
+        }
+        if let Self::Conflict {
+            extra: Some(Value::Object(extra)),
+            ..
+        } = self
+        {
+            for (k, v) in extra {
+                body[k] = v.clone();
+            }
+        }
+        body
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound | Self::NoRoute(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            tracing::error!(%cause, "request failed");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if matches!(self, Self::Unauthorized { .. }) {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.body(self.body().to_string())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound,
+            other => Self::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection available");
+        Self::Unavailable("the database is not answering".into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(format!("blocking task: {e}"))
+    }
+}
+
+/// Collects every invalid field of a request before answering, so a caller
+/// fixes a form in one round trip rather than one field at a time.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps a parsed value, or records why the field is invalid.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.errors.push(FieldError::new(field, message));
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.errors))
+        }
+    }
+}
+
+/// Unwraps values checked by a [`Validator`] after `finish` succeeded.
+pub fn checked<T>(value: Option<T>) -> AppResult<T> {
+    value.ok_or_else(|| AppError::internal("validated value missing"))
+}

@@ -1,0 +1,77 @@
+use actix_web::{web, HttpRequest};
+use serde::{Deserialize, Serialize};
+
+use super::json::ApiJson;
+use crate::auth::{login, AuthUser};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    pub agency_id: Option<String>,
+    pub roles: Vec<&'static str>,
+}
+
+/// The client address used for throttling: the peer, or the first
+/// `X-Forwarded-For` hop when the registry is configured to sit behind a
+/// proxy (trusting it otherwise would let a client pick its own address).
+fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let info = req.connection_info();
+    let addr = if trust_forwarded_for {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
+    addr.unwrap_or("unknown").to_string()
+}
+
+/// Exchanges a username and password for a short-lived access token.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "wrong username or password (the same answer either way)", body = crate::http::Problem),
+        (status = 429, description = "too many failures for this username or client", body = crate::http::Problem)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<LoginRequest>,
+) -> AppResult<web::Json<TokenResponse>> {
+    let ApiJson(body) = body;
+    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    let issued = login::login(&state, &body.username, body.password, ip).await?;
+    Ok(web::Json(TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+    }))
+}
+
+/// The caller's own account, with roles as the database holds them now.
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = crate::http::Problem)))]
+pub async fn me(user: AuthUser) -> web::Json<Me> {
+    web::Json(Me {
+        roles: user.roles.names(),
+        id: user.id,
+        username: user.username,
+        agency_id: user.agency_id,
+    })
+}

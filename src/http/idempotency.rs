@@ -1,0 +1,209 @@
+//! `Idempotency-Key` for every POST under `/v1`. The key is reserved in the
+//! database before the handler runs and the successful response is stored,
+//! so a retry (even after a restart) replays the first answer and writes
+//! nothing. The same key with another request is a 422. Failed requests
+//! wrote nothing, so their key is released for a corrected retry.
+//!
+//! Login is excluded: replaying it would mean storing bearer tokens at rest.
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+use super::json::read_body;
+use crate::auth::extractor::bearer_token;
+use crate::db::{self, idempotency as store, idempotency::KeyRef};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const HEADER: &str = "idempotency-key";
+/// Bulk imports are the largest bodies the registry takes.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+const REPLAYED_HEADERS: [header::HeaderName; 3] =
+    [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
+
+fn key_of(req: &ServiceRequest) -> Option<Result<String, AppError>> {
+    let raw = req.headers().get(HEADER)?;
+    let valid = raw
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    Some(valid.map(str::to_string).ok_or_else(|| {
+        AppError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        )
+    }))
+}
+
+fn error(req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
+    req.into_response(e.error_response())
+}
+
+pub async fn idempotency(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let applies = req.method() == Method::POST && req.path() != "/v1/auth/login";
+    let key = match (applies, key_of(&req)) {
+        (true, Some(Ok(key))) => key,
+        (true, Some(Err(e))) => return Ok(error(req, e)),
+        _ => return Ok(next.call(req).await?.map_into_boxed_body()),
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    // Keys are per user; an unauthenticated request is refused by its
+    // handler, so there is nothing to make idempotent.
+    let Some(user_id) = bearer_token(req.request())
+        .and_then(|t| state.tokens.verify(t))
+        .ok()
+        .map(|c| c.sub)
+    else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+
+    let mut req = req;
+    let body = match read_body(req.take_payload(), BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => return Ok(error(req, e)),
+    };
+    let path = req.uri().to_string();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut hasher = Sha256::new();
+    for part in [req.method().as_str(), path.as_str(), content_type.as_str()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher.update(&body);
+    let hash = hex::encode(hasher.finalize());
+
+    let (scope, key2, method, path2, hash2) = (
+        user_id.clone(),
+        key.clone(),
+        req.method().to_string(),
+        path.clone(),
+        hash,
+    );
+    let reserved = db::run(&state.pool, move |c| {
+        let k = KeyRef {
+            scope: &scope,
+            key: &key2,
+        };
+        store::reserve(c, &k, &method, &path2, &hash2, db::now())
+    })
+    .await;
+    match reserved {
+        Err(e) => Ok(error(req, e)),
+        Ok(store::Reservation::Mismatch) => Ok(error(
+            req,
+            AppError::Unprocessable {
+                code: "idempotency_key_reused",
+                detail: "this Idempotency-Key was used with a different request".into(),
+            },
+        )),
+        Ok(store::Reservation::InProgress) => Ok(error(
+            req,
+            AppError::conflict(
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key has not finished; retry later",
+            ),
+        )),
+        Ok(store::Reservation::Replay(stored)) => {
+            let res = replay(&stored);
+            Ok(req.into_response(res))
+        }
+        Ok(store::Reservation::Fresh) => {
+            req.set_payload(bytes_payload(body));
+            let res = next.call(req).await?;
+            finish(&state, user_id, key, res).await
+        }
+    }
+}
+
+fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {
+    let (_, mut payload) = actix_http::h1::Payload::create(true);
+    payload.unread_data(body);
+    payload.into()
+}
+
+/// Stores a success for replay, or releases the key after a failure.
+async fn finish(
+    state: &AppState,
+    scope: String,
+    key: String,
+    res: ServiceResponse<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if !res.status().is_success() {
+        let released = db::run(&state.pool, move |c| {
+            store::release(
+                c,
+                &KeyRef {
+                    scope: &scope,
+                    key: &key,
+                },
+            )
+        })
+        .await;
+        if let Err(e) = released {
+            tracing::error!(error = %e, "could not release an idempotency key");
+        }
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = body::to_bytes(body)
+        .await
+        .map_err(|_| AppError::internal("response body unreadable"))?;
+    let headers: BTreeMap<&str, &str> = REPLAYED_HEADERS
+        .iter()
+        .filter_map(|h| Some((h.as_str(), head.headers().get(h)?.to_str().ok()?)))
+        .collect();
+    let stored = store::StoredResponse {
+        status: head.status().as_u16(),
+        headers: serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into()),
+        body: bytes.to_vec(),
+    };
+    let completed = db::run(&state.pool, move |c| {
+        store::complete(
+            c,
+            &KeyRef {
+                scope: &scope,
+                key: &key,
+            },
+            &stored,
+            db::now(),
+        )
+    })
+    .await;
+    if let Err(e) = completed {
+        // The write itself committed; a retry will see the key in use
+        // rather than write twice.
+        tracing::error!(error = %e, "could not store an idempotent response");
+    }
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(BoxBody::new(bytes)),
+    ))
+}
+
+fn replay(stored: &store::StoredResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    let headers: BTreeMap<String, String> =
+        serde_json::from_str(&stored.headers).unwrap_or_default();
+    for (name, value) in headers {
+        res.insert_header((name, value));
+    }
+    res.insert_header(("idempotent-replayed", "true"));
+    res.body(stored.body.clone())
+}

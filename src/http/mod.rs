@@ -1,0 +1,97 @@
+//! The HTTP surface. Every route is listed in [`routes`]; handlers stay thin
+//! and call `accounts`, `auth` and `db`.
+
+pub mod agencies;
+pub mod auth;
+pub mod idempotency;
+pub mod json;
+pub mod metrics;
+pub mod observe;
+pub mod ops;
+pub mod pagination;
+pub mod users;
+
+use actix_web::http::header;
+use actix_web::{middleware::from_fn, web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult, FieldError};
+
+/// An RFC 9457 problem, as every error is answered (for the OpenAPI document).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code; see docs/errors.md.
+    pub code: String,
+    pub errors: Option<Vec<FieldError>>,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| AppError::bad_request("invalid_parameter", e.to_string()).into()),
+    )
+    .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+    .route("/health", web::get().to(ops::health))
+    .route("/ready", web::get().to(ops::ready))
+    .route("/metrics", web::get().to(ops::metrics))
+    .route("/docs", web::get().to(ops::docs_redirect))
+    .service(
+        web::scope("/v1")
+            .wrap(from_fn(idempotency::idempotency))
+            .route("/auth/login", web::post().to(auth::login))
+            .route("/auth/me", web::get().to(auth::me))
+            .route("/agencies", web::post().to(agencies::create))
+            .route("/agencies", web::get().to(agencies::list))
+            .route("/agencies/{id}", web::get().to(agencies::show))
+            .route("/users", web::post().to(users::create))
+            .route("/users", web::get().to(users::list))
+            .route("/users/{id}/disable", web::post().to(users::disable))
+            .route("/users/{id}/roles", web::put().to(users::set_roles))
+            .default_service(web::to(ops::no_route)),
+    );
+}
+
+/// A path id: anything but a UUID cannot name a record, so it is a 404.
+pub fn parse_id(raw: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::NotFound)
+}
+
+/// `If-Match: "<version>"`, if sent.
+pub fn if_match(req: &HttpRequest) -> AppResult<Option<i64>> {
+    let Some(raw) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    raw.to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_if_match",
+                "If-Match must be a quoted version, e.g. \"3\"",
+            )
+        })
+}
+
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+pub fn with_etag(version: i64, body: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header(etag(version)).json(body)
+}
+
+pub fn created(location: &str, version: i64, body: impl Serialize) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location.to_string()))
+        .insert_header(etag(version))
+        .json(body)
+}

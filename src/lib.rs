@@ -1,0 +1,14 @@
+//! A weapons marking and record-keeping registry: see README.md and docs/.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

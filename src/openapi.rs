@@ -1,0 +1,53 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::{agencies, auth, ops, pagination, users, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Weapons marking and record-keeping registry",
+        description = "Registers small arms and light weapons by their unique markings and keeps \
+                       their custody histories, in the manner of the UN International Tracing \
+                       Instrument. Every error is application/problem+json (RFC 9457) with a \
+                       stable `code`. POST requests accept `Idempotency-Key`."
+    ),
+    paths(
+        ops::health, ops::ready, ops::metrics,
+        auth::login, auth::me,
+        agencies::create, agencies::list, agencies::show,
+        users::create, users::list, users::disable, users::set_roles,
+    ),
+    components(schemas(
+        Problem, crate::error::FieldError,
+        auth::LoginRequest, auth::TokenResponse, auth::Me,
+        agencies::CreateAgency, agencies::AgencyView, pagination::Page<agencies::AgencyView>,
+        users::CreateUser, users::SetRoles, users::UserView, pagination::Page<users::UserView>,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Logging in"),
+        (name = "accounts", description = "Agencies and users"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Wires configuration, database, keys and HTTP together.
+
+use actix_web::dev::Server;
+use actix_web::{middleware::from_fn, web, App, HttpServer};
+use std::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::accounts;
+use crate::auth::TokenKeys;
+use crate::config::{redact_url, Settings};
+use crate::db::{self, DbTarget};
+use crate::http::{self, metrics::Metrics, observe};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the database named by the settings and brings its schema up to date.
+pub fn open_database(settings: &Settings) -> Result<db::Pool, String> {
+    let target = DbTarget::parse(&settings.database_url)?;
+    let pool = db::build_pool(&target, settings.pool_size)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let applied = db::migrate(&mut conn)?;
+    for m in applied {
+        tracing::info!(migration = %m, "applied migration");
+    }
+    Ok(pool)
+}
+
+impl Application {
+    /// Binds, migrates and bootstraps. Call inside an actix system; the
+    /// server runs once [`Application::run`] is awaited.
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        tracing::info!(database = %redact_url(&settings.database_url), "opening database");
+        let pool = open_database(&settings)?;
+        if let Some(password) =
+            accounts::bootstrap_admin(&pool, settings.admin_password.as_deref()).await?
+        {
+            // Printed once, on the first start of an empty registry, and
+            // deliberately not through the log.
+            println!(
+                "\n  Created the system administrator `admin` with the password:\n\n      {password}\n\n  Store it now; it is not shown again.\n"
+            );
+        }
+        let tokens = TokenKeys::load(
+            settings.jwt_secret.as_deref(),
+            &settings.data_dir,
+            settings.token_ttl_secs,
+        )?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            pool,
+            tokens,
+            settings,
+            metrics: Metrics::default(),
+        });
+        let openapi = ApiDoc::openapi();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(observe::observe))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .configure(http::routes)
+                .default_service(web::to(http::ops::no_route))
+        })
+        // SIGTERM and SIGINT stop accepting and let in-flight requests
+        // finish for up to this long.
+        .shutdown_timeout(30);
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        let server = server.listen(listener).map_err(|e| e.to_string())?.run();
+        tracing::info!(port, "registry listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,12 @@
+use crate::auth::TokenKeys;
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::http::metrics::Metrics;
+
+/// What every handler may reach, shared across workers.
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+    pub settings: Settings,
+    pub metrics: Metrics,
+}

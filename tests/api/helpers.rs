@@ -1,0 +1,325 @@
+//! Starts the real registry on port 0 against a database of its own and
+//! talks HTTP to it. SQLite by default (a file per test); PostgreSQL (a
+//! database per test) when `TEST_DATABASE_URL` is set.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use registry::config::Settings;
+use registry::startup::Application;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const ADMIN_PASSWORD: &str = "bootstrap-admin-password";
+pub const JWT_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub enum TestDb {
+    Sqlite { dir: PathBuf },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn new() -> (Self, String) {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("registry_test_{id}");
+                let mut conn =
+                    PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
+                let url = format!("{base}/{name}");
+                (Self::Postgres { admin_url, name }, url)
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!("registry-test-{id}"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let url = format!("sqlite://{}", dir.join("registry.db").display());
+                (Self::Sqlite { dir }, url)
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                    let _ =
+                        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    agent: ureq::Agent,
+    // Dropped last: the server must stop before its database goes.
+    pub db: Option<TestDb>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.text);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["title"].is_string() && self.body["type"].is_string());
+    }
+}
+
+pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
+    Settings {
+        database_url: database_url.to_string(),
+        bind: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_path_buf(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        jwt_secret: Some(JWT_SECRET.into()),
+        token_ttl_secs: 900,
+        pool_size: Some(4),
+        workers: Some(2),
+        trust_forwarded_for: false,
+        log_json: false,
+    }
+}
+
+pub fn spawn() -> TestApp {
+    spawn_with(|_| {})
+}
+
+pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (db, database_url) = TestDb::new();
+    let data_dir =
+        std::env::temp_dir().join(format!("registry-data-{}", uuid::Uuid::now_v7().simple()));
+    let mut s = settings(&database_url, &data_dir);
+    configure(&mut s);
+    start(s, db)
+}
+
+fn start(s: Settings, db: TestDb) -> TestApp {
+    let database_url = s.database_url.clone();
+    let data_dir = s.data_dir.clone();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build(s).await {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.handle())));
+                    let _ = app.run().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        })
+    });
+    let (port, handle) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server start timed out")
+        .expect("server failed to start");
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        database_url,
+        data_dir,
+        handle,
+        agent: ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .redirects(0)
+            .build(),
+        db: Some(db),
+    }
+}
+
+impl TestApp {
+    /// Stops this server and starts a new one on the same database and data
+    /// directory, as an operator's restart would.
+    pub fn restart(mut self) -> TestApp {
+        self.restart_with(|_| {})
+    }
+
+    pub fn restart_with(&mut self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        let db = self.db.take().expect("database");
+        let mut s = settings(&self.database_url, &self.data_dir);
+        configure(&mut s);
+        let data_dir = std::mem::take(&mut self.data_dir);
+        let app = start(s, db);
+        drop(data_dir);
+        app
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop without waiting; the database is dropped right after.
+        // The stop command is sent at once; the future only waits for it.
+        drop(self.handle.stop(false));
+        if self.db.is_some() && !self.data_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+fn into_reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
+    let res = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = res.status();
+    let headers = res
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| res.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let text = res.into_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+pub struct Req<'a> {
+    app: &'a TestApp,
+    inner: ureq::Request,
+}
+
+impl<'a> Req<'a> {
+    pub fn token(mut self, token: &str) -> Self {
+        self.inner = self.inner.set("Authorization", &format!("Bearer {token}"));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.set(name, value);
+        self
+    }
+
+    pub fn send(self) -> Reply {
+        let _ = self.app;
+        into_reply(self.inner.call())
+    }
+
+    pub fn json(self, body: &Value) -> Reply {
+        into_reply(self.inner.send_json(body.clone()))
+    }
+
+    pub fn raw(self, content_type: &str, body: &[u8]) -> Reply {
+        into_reply(
+            self.inner
+                .set("Content-Type", content_type)
+                .send_bytes(body),
+        )
+    }
+}
+
+impl TestApp {
+    pub fn req(&self, method: &str, path: &str) -> Req<'_> {
+        Req {
+            app: self,
+            inner: self
+                .agent
+                .request(method, &format!("{}{}", self.base, path)),
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        self.req("GET", path).token(token).send()
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.req("POST", path).token(token).json(body)
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> Reply {
+        self.req("POST", "/v1/auth/login")
+            .json(&json!({"username": username, "password": password}))
+    }
+
+    #[track_caller]
+    pub fn token_for(&self, username: &str, password: &str) -> String {
+        let r = self.login(username, password);
+        assert_eq!(r.status, 200, "login of {username}: {}", r.text);
+        r.body["access_token"].as_str().expect("token").to_string()
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.token_for("admin", ADMIN_PASSWORD)
+    }
+
+    #[track_caller]
+    pub fn create_agency(&self, admin: &str, name: &str, country: &str) -> String {
+        let r = self.post(
+            "/v1/agencies",
+            admin,
+            &json!({"name": name, "country": country, "kind": "police"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Creates a user and returns (user id, token).
+    #[track_caller]
+    pub fn create_user(
+        &self,
+        admin: &str,
+        username: &str,
+        agency: &str,
+        roles: &[&str],
+    ) -> (String, String) {
+        let r = self.post(
+            "/v1/users",
+            admin,
+            &json!({"username": username, "password": PASSWORD, "agency_id": agency, "roles": roles}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["id"].as_str().expect("id").to_string();
+        (id, self.token_for(username, PASSWORD))
+    }
+}

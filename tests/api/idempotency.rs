@@ -1,0 +1,105 @@
+use crate::helpers::*;
+use serde_json::json;
+
+fn agencies(app: &TestApp, token: &str) -> usize {
+    app.get("/v1/agencies?limit=1000", token).body["items"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn a_retry_replays_the_first_answer_and_writes_nothing() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let body = json!({"name": "Ghana Police Service", "country": "GH", "kind": "police"});
+    let send = || {
+        app.req("POST", "/v1/agencies")
+            .token(&admin)
+            .header("Idempotency-Key", "create-gps-1")
+            .json(&body)
+    };
+    let first = send();
+    assert_eq!(first.status, 201, "{}", first.text);
+    let second = send();
+    assert_eq!(second.status, 201);
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.header("location"), first.header("location"));
+    assert_eq!(second.header("etag"), first.header("etag"));
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(agencies(&app, &admin), 1);
+}
+
+#[test]
+fn the_same_key_with_another_body_is_422() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let send = |name: &str| {
+        app.req("POST", "/v1/agencies")
+            .token(&admin)
+            .header("Idempotency-Key", "k-1")
+            .json(&json!({"name": name, "country": "GH", "kind": "police"}))
+    };
+    assert_eq!(send("Ghana Police Service").status, 201);
+    send("Ghana Immigration Service").assert_problem(422, "idempotency_key_reused");
+    assert_eq!(agencies(&app, &admin), 1);
+}
+
+#[test]
+fn keys_survive_a_restart() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let body = json!({"name": "Ghana Police Service", "country": "GH", "kind": "police"});
+    let first = app
+        .req("POST", "/v1/agencies")
+        .token(&admin)
+        .header("Idempotency-Key", "k-restart")
+        .json(&body);
+    assert_eq!(first.status, 201);
+    let app = app.restart();
+    let admin = app.admin_token();
+    let again = app
+        .req("POST", "/v1/agencies")
+        .token(&admin)
+        .header("Idempotency-Key", "k-restart")
+        .json(&body);
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(agencies(&app, &admin), 1);
+}
+
+#[test]
+fn a_failed_request_frees_its_key_and_keys_are_per_user() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let bad = json!({"name": "Ghana Police Service", "country": "XX", "kind": "police"});
+    let good = json!({"name": "Ghana Police Service", "country": "GH", "kind": "police"});
+    let post = |token: &str, body: &serde_json::Value| {
+        app.req("POST", "/v1/agencies")
+            .token(token)
+            .header("Idempotency-Key", "k-2")
+            .json(body)
+    };
+    post(&admin, &bad).assert_problem(422, "validation_failed");
+    post(&admin, &bad).assert_problem(422, "validation_failed");
+    assert_eq!(post(&admin, &good).status, 201);
+    let agency = app.get("/v1/agencies", &admin).body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // The same key from another user is that user's own key.
+    let (_, other) = app.create_user(&admin, "other-admin", &agency, &["admin"]);
+    post(&other, &good).assert_problem(403, "forbidden");
+}
+
+#[test]
+fn malformed_keys_are_400() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let long = "k".repeat(256);
+    app.req("POST", "/v1/agencies")
+        .token(&admin)
+        .header("Idempotency-Key", &long)
+        .json(&json!({"name": "Ghana Police Service", "country": "GH", "kind": "police"}))
+        .assert_problem(400, "invalid_idempotency_key");
+    assert_eq!(agencies(&app, &admin), 0);
+}

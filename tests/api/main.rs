@@ -1,0 +1,9 @@
+//! Black-box tests: the real service over HTTP, on SQLite or PostgreSQL.
+
+mod accounts;
+mod auth;
+mod conventions;
+mod helpers;
+mod idempotency;
+mod migrations;
+mod service;

@@ -1,0 +1,141 @@
+use crate::helpers::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+#[test]
+fn health_and_ready_answer() {
+    let app = spawn();
+    let r = app.req("GET", "/health").send();
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ok")));
+    let r = app.req("GET", "/ready").send();
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[test]
+fn request_id_is_echoed_or_generated() {
+    let app = spawn();
+    let r = app
+        .req("GET", "/health")
+        .header("X-Request-Id", "trace-abc-123")
+        .send();
+    assert_eq!(r.header("x-request-id"), Some("trace-abc-123"));
+    let r = app.req("GET", "/health").send();
+    let generated = r.header("x-request-id").expect("generated id");
+    assert!(uuid::Uuid::parse_str(generated).is_ok());
+    // An id that would corrupt a log line is replaced.
+    let r = app
+        .req("GET", "/health")
+        .header("X-Request-Id", "bad id with spaces")
+        .send();
+    assert_ne!(r.header("x-request-id"), Some("bad id with spaces"));
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_status() {
+    let app = spawn();
+    app.req("GET", "/health").send();
+    app.req("GET", "/v1/auth/me").send();
+    let r = app.req("GET", "/metrics").send();
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/plain"));
+    assert!(
+        r.text.contains(
+            r#"registry_http_requests_total{method="GET",route="/health",status="200"} 1"#
+        ),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains(r#"route="/v1/auth/me",status="401""#));
+    assert!(r
+        .text
+        .contains("registry_http_request_duration_seconds_bucket{"));
+    assert!(r
+        .text
+        .contains("registry_db_pool_connections{state=\"idle\"}"));
+    assert!(r.text.contains("registry_db_pool_max_connections 4"));
+}
+
+#[test]
+fn unknown_routes_are_problems() {
+    let app = spawn();
+    app.req("GET", "/v1/nothing-here")
+        .send()
+        .assert_problem(404, "no_such_route");
+    app.req("GET", "/nothing")
+        .send()
+        .assert_problem(404, "no_such_route");
+    app.req("DELETE", "/v1/agencies")
+        .send()
+        .assert_problem(404, "no_such_route");
+}
+
+#[test]
+fn docs_page_is_served_offline() {
+    let app = spawn();
+    let r = app.req("GET", "/docs").send();
+    assert_eq!(r.status, 308);
+    assert_eq!(r.header("location"), Some("/docs/"));
+    let r = app.req("GET", "/docs/").send();
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("swagger-ui"), "{}", r.text);
+    // The page's script comes from the binary, not from a CDN.
+    assert!(!r.text.contains("https://"), "{}", r.text);
+    let r = app.req("GET", "/docs/swagger-ui-bundle.js").send();
+    assert_eq!(r.status, 200);
+}
+
+/// Every endpoint the service has, as (method, path template).
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/metrics"),
+    ("post", "/v1/auth/login"),
+    ("get", "/v1/auth/me"),
+    ("post", "/v1/agencies"),
+    ("get", "/v1/agencies"),
+    ("get", "/v1/agencies/{id}"),
+    ("post", "/v1/users"),
+    ("get", "/v1/users"),
+    ("post", "/v1/users/{id}/disable"),
+    ("put", "/v1/users/{id}/roles"),
+];
+
+#[test]
+fn openapi_describes_every_endpoint_and_nothing_else() {
+    let app = spawn();
+    let r = app.req("GET", "/openapi.json").send();
+    assert_eq!(r.status, 200);
+    assert!(r.body["openapi"].as_str().unwrap_or("").starts_with("3.1"));
+    let documented: BTreeSet<(String, String)> = r.body["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .into_iter()
+                .flat_map(|o| o.keys())
+                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = ENDPOINTS
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, expected);
+    // And each documented route exists: none answers "no such route".
+    let id = uuid::Uuid::now_v7().to_string();
+    for (method, path) in &expected {
+        let r = app
+            .req(&method.to_uppercase(), &path.replace("{id}", &id))
+            .send();
+        assert_ne!(
+            r.body["code"],
+            Value::from("no_such_route"),
+            "{method} {path}"
+        );
+    }
+}
