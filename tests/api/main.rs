@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod cli;
 mod conventions;
 mod helpers;
 mod idempotency;
