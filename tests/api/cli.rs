@@ -46,7 +46,9 @@ fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
     let mut password = None;
     let mut expect_password = false;
     loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("registry output");
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("registry output");
         if expect_password && !line.trim().is_empty() {
             password = Some(line.trim().to_string());
             expect_password = false;
@@ -66,7 +68,13 @@ fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
     }
 }
 
-fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
     let req = ureq::request(method, &format!("http://127.0.0.1:{port}{path}"));
     let req = match token {
         Some(t) => req.set("Authorization", &format!("Bearer {t}")),
@@ -95,11 +103,21 @@ fn terminate(child: &Child) {
 fn first_start_prints_a_generated_admin_password_once_and_sigterm_is_graceful() {
     let dir = temp_dir();
     let (db, url) = TestDb::new();
-    let url = if db.is_postgres() { url } else { format!("sqlite://{}", dir.join("data/registry.db").display()) };
+    let url = if db.is_postgres() {
+        url
+    } else {
+        format!("sqlite://{}", dir.join("data/registry.db").display())
+    };
     let (mut child, port, password) = serve(&dir, &url);
     let password = password.expect("a generated password is printed on first start");
     assert!(password.len() >= 20, "{password}");
-    let (status, body) = http(port, "POST", "/v1/auth/login", None, Some(json!({"username": "admin", "password": password})));
+    let (status, body) = http(
+        port,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"username": "admin", "password": password})),
+    );
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().expect("token").to_string();
 
@@ -142,19 +160,39 @@ fn migrate_and_user_create_work_from_the_command_line() {
     let admin = app.admin_token();
     let agency = app.create_agency(&admin, "Ghana Police Service", "GH");
 
-    let out = registry(&dir, &app.database_url).arg("migrate").output().expect("migrate");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = registry(&dir, &app.database_url)
+        .arg("migrate")
+        .output()
+        .expect("migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 
     let create = |username: &str, role: &str, password: &str| {
         registry(&dir, &app.database_url)
-            .args(["user", "create", "--username", username, "--agency-id", &agency, "--role", role])
+            .args([
+                "user",
+                "create",
+                "--username",
+                username,
+                "--agency-id",
+                &agency,
+                "--role",
+                role,
+            ])
             .env("REGISTRY_NEW_USER_PASSWORD", password)
             .output()
             .expect("user create")
     };
     let out = create("clerk", "registrar", PASSWORD);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(app.login("clerk", PASSWORD).status, 200);
 
     let out = create("clerk2", "registrar", "too short");
@@ -171,9 +209,20 @@ fn migrate_and_user_create_work_from_the_command_line() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for args in [&["--help"][..], &["serve", "--help"], &["migrate", "--help"], &["user", "create", "--help"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_registry")).args(args).output().expect("help");
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["user", "create", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_registry"))
+            .args(args)
+            .output()
+            .expect("help");
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
 }
