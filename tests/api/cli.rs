@@ -30,6 +30,8 @@ fn temp_dir() -> PathBuf {
 
 /// Starts `registry serve` and reads its output until it listens. Returns
 /// the child, its port, and the password it printed, if any.
+// The caller waits for the child it is handed.
+#[allow(clippy::zombie_processes)]
 fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
     let mut child = registry(dir, database_url)
         .arg("serve")
