@@ -33,7 +33,11 @@ pub enum AppError {
     #[error("invalid values")]
     Validation(Vec<FieldError>),
     #[error("{detail}")]
-    Unprocessable { code: &'static str, detail: String },
+    Unprocessable {
+        code: &'static str,
+        detail: String,
+        extra: Option<Value>,
+    },
     #[error("{detail}")]
     Unauthorized { code: &'static str, detail: String },
     #[error("{0}")]
@@ -88,6 +92,31 @@ impl AppError {
             code,
             detail: detail.into(),
             extra: None,
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            detail: detail.into(),
+            extra: None,
+        }
+    }
+
+    /// Adds members to the problem body (RFC 9457 extension members).
+    pub fn with_extra(self, members: Value) -> Self {
+        match self {
+            Self::Conflict { code, detail, .. } => Self::Conflict {
+                code,
+                detail,
+                extra: Some(members),
+            },
+            Self::Unprocessable { code, detail, .. } => Self::Unprocessable {
+                code,
+                detail,
+                extra: Some(members),
+            },
+            other => other,
         }
     }
 
@@ -167,6 +196,10 @@ impl AppError {
             body["errors"] = json!(errors);
         }
         if let Self::Conflict {
+            extra: Some(Value::Object(extra)),
+            ..
+        }
+        | Self::Unprocessable {
             extra: Some(Value::Object(extra)),
             ..
         } = self
@@ -260,6 +293,16 @@ impl Validator {
 
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(FieldError::new(field, message));
+    }
+
+    /// The collected errors themselves, for callers that report them per
+    /// row rather than as one response.
+    pub fn finish_fields(self) -> Result<(), Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
     }
 
     pub fn finish(self) -> AppResult<()> {

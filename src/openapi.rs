@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agencies, auth, ops, pagination, users, Problem};
+use crate::http::{agencies, auth, firearms, ops, pagination, users, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,18 +19,24 @@ use crate::http::{agencies, auth, ops, pagination, users, Problem};
         auth::login, auth::me,
         agencies::create, agencies::list, agencies::show,
         users::create, users::list, users::disable, users::set_roles,
+        firearms::register, firearms::list, firearms::show, firearms::import,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
         auth::LoginRequest, auth::TokenResponse, auth::Me,
         agencies::CreateAgency, agencies::AgencyView, pagination::Page<agencies::AgencyView>,
         users::CreateUser, users::SetRoles, users::UserView, pagination::Page<users::UserView>,
+        crate::firearms::RegisterFirearm, crate::firearms::input::MarkingInput,
+        crate::firearms::input::ComponentInput, crate::firearms::input::HolderInput,
+        crate::firearms::view::FirearmView, pagination::Page<crate::firearms::view::FirearmView>,
+        crate::firearms::ImportReport, crate::firearms::ImportedRow, crate::firearms::RowError,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Health, readiness and metrics"),
         (name = "auth", description = "Logging in"),
         (name = "accounts", description = "Agencies and users"),
+        (name = "firearms", description = "Firearm records, unique markings and bulk registration"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 //! differ, the `match` on [`DbConn`] stays inside this module.
 
 pub mod agencies;
+pub mod firearms;
 pub mod idempotency;
 pub mod logins;
 pub mod schema;
@@ -184,20 +185,30 @@ pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut DbConn) -> AppResult<T>,
 {
-    if matches!(conn, DbConn::Pg(_)) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(inner) = conn else {
         return conn.transaction(f);
-    }
-    conn.batch_execute("BEGIN IMMEDIATE")?;
-    match f(conn) {
-        Ok(v) => match conn.batch_execute("COMMIT") {
+    };
+    // Begun through diesel's own transaction manager, so that statements
+    // inside that need a transaction (SQLite's multi-row insert) nest as
+    // savepoints.
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        return Err(crate::error::AppError::internal(
+            "connection changed backend",
+        ));
+    };
+    match result {
+        Ok(v) => match AnsiTransactionManager::commit_transaction(inner) {
             Ok(()) => Ok(v),
             Err(e) => {
-                let _ = conn.batch_execute("ROLLBACK");
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
                 Err(e.into())
             }
         },
         Err(e) => {
-            let _ = conn.batch_execute("ROLLBACK");
+            let _ = AnsiTransactionManager::rollback_transaction(inner);
             Err(e)
         }
     }

@@ -55,5 +55,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    firearms (id) {
+        id -> Text,
+        category -> Text,
+        manufacturer -> Text,
+        manufacturer_key -> Text,
+        model -> Nullable<Text>,
+        calibre -> Nullable<Text>,
+        country_of_manufacture -> Text,
+        year_of_manufacture -> Nullable<Integer>,
+        serial_number -> Text,
+        serial_normalized -> Text,
+        markings -> Text,
+        components -> Text,
+        status -> Text,
+        owner -> Text,
+        custodian -> Nullable<Text>,
+        responsible_agency_id -> Text,
+        notes -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    firearm_identifiers (firearm_id, position) {
+        firearm_id -> Text,
+        position -> Integer,
+        source -> Text,
+        kind -> Text,
+        text -> Text,
+        normalized -> Text,
+    }
+}
+
+diesel::table! {
+    firearm_events (id) {
+        id -> Text,
+        firearm_id -> Text,
+        sequence -> BigInt,
+        event_type -> Text,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+        recorded_by_user_id -> Text,
+        recorded_by_username -> Text,
+        recorded_by_agency_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(users -> agencies (agency_id));
-diesel::allow_tables_to_appear_in_same_query!(agencies, users, login_failures, idempotency_keys);
+diesel::joinable!(firearm_identifiers -> firearms (firearm_id));
+diesel::joinable!(firearm_events -> firearms (firearm_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    users,
+    login_failures,
+    idempotency_keys,
+    firearms,
+    firearm_identifiers,
+    firearm_events,
+);

@@ -4,9 +4,15 @@
 
 pub mod agency;
 pub mod country;
+pub mod firearm;
+pub mod serial;
 pub mod text;
 pub mod user;
 
 pub use agency::{AgencyKind, AgencyName};
 pub use country::CountryCode;
+pub use firearm::{
+    Category, Component, ComponentKind, Holder, HolderKind, Marking, MarkingKind, Status,
+};
+pub use serial::SerialNumber;
 pub use user::{Password, Role, Roles, Username};

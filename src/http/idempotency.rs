@@ -106,10 +106,10 @@ pub async fn idempotency(
         Err(e) => Ok(error(req, e)),
         Ok(store::Reservation::Mismatch) => Ok(error(
             req,
-            AppError::Unprocessable {
-                code: "idempotency_key_reused",
-                detail: "this Idempotency-Key was used with a different request".into(),
-            },
+            AppError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ),
         )),
         Ok(store::Reservation::InProgress) => Ok(error(
             req,

@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod auth;
+pub mod firearms;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
@@ -52,6 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/users", web::get().to(users::list))
             .route("/users/{id}/disable", web::post().to(users::disable))
             .route("/users/{id}/roles", web::put().to(users::set_roles))
+            .route("/firearms", web::post().to(firearms::register))
+            .route("/firearms", web::get().to(firearms::list))
+            .route("/firearms/import", web::post().to(firearms::import))
+            .route("/firearms/{id}", web::get().to(firearms::show))
             .default_service(web::to(ops::no_route)),
     );
 }

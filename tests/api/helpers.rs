@@ -140,6 +140,14 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 fn start(s: Settings, db: TestDb) -> TestApp {
+    // Server logs go to the test's captured output: shown when it fails.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
     let database_url = s.database_url.clone();
     let data_dir = s.data_dir.clone();
     let (tx, rx) = mpsc::channel();
@@ -321,5 +329,54 @@ impl TestApp {
         assert_eq!(r.status, 201, "{}", r.text);
         let id = r.body["id"].as_str().expect("id").to_string();
         (id, self.token_for(username, PASSWORD))
+    }
+}
+
+/// An agency with a registrar, for firearm tests.
+pub struct Registry {
+    pub app: TestApp,
+    pub admin: String,
+    pub agency: String,
+    pub registrar: String,
+}
+
+pub fn registry() -> Registry {
+    let app = spawn();
+    let admin = app.admin_token();
+    let agency = app.create_agency(&admin, "Ghana Police Service", "GH");
+    let (_, registrar) = app.create_user(&admin, "registrar", &agency, &["registrar"]);
+    Registry {
+        app,
+        admin,
+        agency,
+        registrar,
+    }
+}
+
+/// A registration body as the contract's example has it.
+pub fn pistol(serial: &str, agency: &str) -> Value {
+    json!({
+        "category": "self_loading_pistol",
+        "manufacturer": "Glock GmbH",
+        "model": "17",
+        "calibre": "9x19mm",
+        "country_of_manufacture": "AT",
+        "year_of_manufacture": 2012,
+        "serial_number": serial,
+        "markings": [{"kind": "import", "text": "GH 2015 ACME", "country": "GH", "year": 2015}],
+        "components": [{"kind": "slide", "serial_number": serial}],
+        "owner": {"kind": "agency", "name": "Ghana Police Service", "agency_id": agency},
+        "custodian": null,
+        "occurred_at": "2015-06-01T00:00:00Z",
+        "notes": "free text"
+    })
+}
+
+impl Registry {
+    #[track_caller]
+    pub fn register(&self, body: &Value) -> Value {
+        let r = self.app.post("/v1/firearms", &self.registrar, body);
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body
     }
 }

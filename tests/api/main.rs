@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod cli;
 mod conventions;
+mod firearms;
 mod helpers;
 mod idempotency;
 mod migrations;

@@ -92,7 +92,15 @@ fn migrations_apply_revert_and_reapply_with_matching_schemas() {
     let sqlite_url = format!("sqlite://{}", sqlite_dir.join("m.db").display());
     let sqlite = up_down_up(&sqlite_url);
     let _ = std::fs::remove_dir_all(&sqlite_dir);
-    for table in ["agencies", "users", "login_failures", "idempotency_keys"] {
+    for table in [
+        "agencies",
+        "users",
+        "login_failures",
+        "idempotency_keys",
+        "firearms",
+        "firearm_identifiers",
+        "firearm_events",
+    ] {
         assert!(sqlite.iter().any(|(t, _)| t == table), "{table} missing");
     }
     let (test_db, url) = TestDb::new();

@@ -101,6 +101,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/users"),
     ("post", "/v1/users/{id}/disable"),
     ("put", "/v1/users/{id}/roles"),
+    ("post", "/v1/firearms"),
+    ("get", "/v1/firearms"),
+    ("get", "/v1/firearms/{id}"),
+    ("post", "/v1/firearms/import"),
 ];
 
 #[test]

@@ -1,0 +1,3 @@
+DROP TABLE firearm_events;
+DROP TABLE firearm_identifiers;
+DROP TABLE firearms;

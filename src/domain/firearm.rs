@@ -1,0 +1,180 @@
+//! The descriptive vocabulary of a firearm record: categories, markings,
+//! components, holders, statuses, years and event times.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::serial::SerialNumber;
+use super::{text, CountryCode};
+
+/// Declares a closed vocabulary stored and sent as `snake_case` strings.
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("unknown value `{raw}`; expected one of {}", names.join(", "))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// Categories of small arms and light weapons (ITI, ISACS 05.30).
+    Category {
+        Revolver => "revolver",
+        SelfLoadingPistol => "self_loading_pistol",
+        Rifle => "rifle",
+        Carbine => "carbine",
+        Shotgun => "shotgun",
+        SubMachineGun => "sub_machine_gun",
+        AssaultRifle => "assault_rifle",
+        LightMachineGun => "light_machine_gun",
+        HeavyMachineGun => "heavy_machine_gun",
+        GrenadeLauncher => "grenade_launcher",
+        PortableAntiTankGun => "portable_anti_tank_gun",
+        RecoillessRifle => "recoilless_rifle",
+        PortableAntiTankLauncher => "portable_anti_tank_launcher",
+        PortableAntiAircraftLauncher => "portable_anti_aircraft_launcher",
+        Mortar => "mortar",
+        OtherSmallArm => "other_small_arm",
+        OtherLightWeapon => "other_light_weapon",
+    }
+);
+
+vocabulary!(MarkingKind {
+    Manufacture => "manufacture",
+    Import => "import",
+    State => "state",
+    Other => "other",
+});
+
+vocabulary!(ComponentKind {
+    Frame => "frame",
+    Receiver => "receiver",
+    Slide => "slide",
+    Barrel => "barrel",
+    Bolt => "bolt",
+    Cylinder => "cylinder",
+    Other => "other",
+});
+
+vocabulary!(HolderKind {
+    Agency => "agency",
+    Dealer => "dealer",
+    Manufacturer => "manufacturer",
+    Individual => "individual",
+    Other => "other",
+});
+
+vocabulary!(Status {
+    Active => "active",
+    Lost => "lost",
+    Stolen => "stolen",
+    Seized => "seized",
+    Exported => "exported",
+    Deactivated => "deactivated",
+    Destroyed => "destroyed",
+});
+
+/// A year of manufacture or marking: from 1800 to the current year.
+pub fn parse_year(year: i64, now: DateTime<Utc>) -> Result<i32, String> {
+    let current = i64::from(now.year());
+    if !(1800..=current).contains(&year) {
+        return Err(format!("must be between 1800 and {current}"));
+    }
+    i32::try_from(year).map_err(|_| "out of range".to_string())
+}
+
+/// When something happened in the world: RFC 3339, never more than five
+/// minutes ahead of the server clock (clocks drift; the future does not
+/// happen).
+pub fn parse_occurred_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let at = DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| "must be an RFC 3339 time, e.g. 2026-03-01T09:30:00Z".to_string())?
+        .with_timezone(&Utc);
+    if at > now + Duration::minutes(5) {
+        return Err("must not be more than 5 minutes in the future".into());
+    }
+    if at.year() < 1800 {
+        return Err("must not be before 1800".into());
+    }
+    Ok(at)
+}
+
+/// A single-line descriptive field (manufacturer, model, calibre, names).
+pub fn parse_label(raw: &str) -> Result<String, String> {
+    text::single_line(raw, 200)
+}
+
+/// Free-text notes: line breaks and tabs are allowed, other control
+/// characters are not.
+pub fn parse_notes(raw: &str) -> Result<String, String> {
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters other than line breaks and tabs".into());
+    }
+    if raw.chars().count() > 10_000 {
+        return Err("must be at most 10000 characters".into());
+    }
+    Ok(raw.trim().to_string())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marking {
+    pub kind: MarkingKind,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<CountryCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub kind: ComponentKind,
+    pub serial: Option<SerialNumber>,
+}
+
+/// An owner, custodian or transfer recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub kind: HolderKind,
+    pub name: String,
+    pub reference: Option<String>,
+    pub country: Option<CountryCode>,
+    pub agency_id: Option<String>,
+}
+
+impl Holder {
+    /// Two holders are the same party when kind, agency and the folded name
+    /// and reference agree; display differences do not make a new holder.
+    pub fn same_party(&self, other: &Holder) -> bool {
+        self.kind == other.kind
+            && self.agency_id == other.agency_id
+            && text::fold(&self.name) == text::fold(&other.name)
+            && self.reference.as_deref().map(text::fold)
+                == other.reference.as_deref().map(text::fold)
+    }
+}

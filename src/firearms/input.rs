@@ -1,0 +1,272 @@
+//! What a caller sends to register a firearm, and its parsing into checked
+//! domain values. The same input serves `POST /v1/firearms`, every row of a
+//! bulk import, and `registry import`.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at, parse_year};
+use crate::domain::{
+    text, Category, Component, ComponentKind, CountryCode, Holder, HolderKind, Marking,
+    MarkingKind, SerialNumber,
+};
+use crate::error::{FieldError, Validator};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkingInput {
+    /// manufacture, import, state or other.
+    pub kind: String,
+    pub text: String,
+    pub country: Option<String>,
+    pub year: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentInput {
+    /// frame, receiver, slide, barrel, bolt, cylinder or other.
+    pub kind: String,
+    pub serial_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolderInput {
+    /// agency, dealer, manufacturer, individual or other.
+    pub kind: String,
+    pub name: String,
+    /// A licence or registration number.
+    pub reference: Option<String>,
+    pub country: Option<String>,
+    /// Required when kind is agency, and must name a registered agency.
+    pub agency_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterFirearm {
+    #[schema(example = "self_loading_pistol")]
+    pub category: String,
+    #[schema(example = "Glock GmbH")]
+    pub manufacturer: String,
+    pub model: Option<String>,
+    pub calibre: Option<String>,
+    #[schema(example = "AT")]
+    pub country_of_manufacture: String,
+    pub year_of_manufacture: Option<i64>,
+    #[schema(example = "ABC-12345")]
+    pub serial_number: String,
+    #[serde(default)]
+    pub markings: Vec<MarkingInput>,
+    #[serde(default)]
+    pub components: Vec<ComponentInput>,
+    pub owner: HolderInput,
+    pub custodian: Option<HolderInput>,
+    /// When the firearm came on record in the world; defaults to now.
+    pub occurred_at: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A registration whose every field has been checked, except what only the
+/// database can tell (agency existence, uniqueness).
+#[derive(Debug, Clone)]
+pub struct NewFirearm {
+    pub category: Category,
+    pub manufacturer: String,
+    pub manufacturer_key: String,
+    pub model: Option<String>,
+    pub calibre: Option<String>,
+    pub country: CountryCode,
+    pub year: Option<i32>,
+    pub serial: SerialNumber,
+    pub markings: Vec<Marking>,
+    pub components: Vec<Component>,
+    pub owner: Holder,
+    pub custodian: Option<Holder>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+}
+
+impl NewFirearm {
+    /// The unique marking: country of manufacture, folded manufacturer,
+    /// normalised serial.
+    pub fn unique_key(&self) -> (String, String, String) {
+        (
+            self.country.to_string(),
+            self.manufacturer_key.clone(),
+            self.serial.normalized.clone(),
+        )
+    }
+
+    /// Agencies named by the holders, with the field that names each.
+    pub fn agency_refs(&self) -> Vec<(String, String)> {
+        let mut refs = Vec::new();
+        for (field, holder) in [
+            ("owner", Some(&self.owner)),
+            ("custodian", self.custodian.as_ref()),
+        ] {
+            if let Some(id) = holder.and_then(|h| h.agency_id.clone()) {
+                refs.push((format!("{field}.agency_id"), id));
+            }
+        }
+        refs
+    }
+}
+
+fn optional<T>(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    raw.and_then(|r| v.check(field, parse(r)))
+}
+
+pub fn parse_uuid(raw: &str) -> Result<String, String> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| "must be a UUID".to_string())
+}
+
+pub fn parse_holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<Holder> {
+    let kind = v.check(&format!("{field}.kind"), HolderKind::parse(&h.kind));
+    let name = v.check(&format!("{field}.name"), parse_label(&h.name));
+    let reference = optional(
+        v,
+        &format!("{field}.reference"),
+        h.reference.as_deref(),
+        parse_label,
+    );
+    let country = optional(
+        v,
+        &format!("{field}.country"),
+        h.country.as_deref(),
+        CountryCode::parse,
+    );
+    let agency_field = format!("{field}.agency_id");
+    let agency_id = optional(v, &agency_field, h.agency_id.as_deref(), parse_uuid);
+    match (kind, &agency_id) {
+        (Some(HolderKind::Agency), None) if h.agency_id.is_none() => {
+            v.push(&agency_field, "is required when kind is agency");
+        }
+        (Some(k), Some(_)) if k != HolderKind::Agency => {
+            v.push(&agency_field, "is only for holders of kind agency");
+        }
+        _ => {}
+    }
+    Some(Holder {
+        kind: kind?,
+        name: name?,
+        reference,
+        country,
+        agency_id,
+    })
+}
+
+fn parse_marking(
+    v: &mut Validator,
+    field: &str,
+    m: &MarkingInput,
+    now: DateTime<Utc>,
+) -> Option<Marking> {
+    let kind = v.check(&format!("{field}.kind"), MarkingKind::parse(&m.kind));
+    let text = v.check(&format!("{field}.text"), parse_label(&m.text));
+    let country = optional(
+        v,
+        &format!("{field}.country"),
+        m.country.as_deref(),
+        CountryCode::parse,
+    );
+    let year = m
+        .year
+        .and_then(|y| v.check(&format!("{field}.year"), parse_year(y, now)));
+    Some(Marking {
+        kind: kind?,
+        text: text?,
+        country,
+        year,
+    })
+}
+
+fn parse_component(v: &mut Validator, field: &str, c: &ComponentInput) -> Option<Component> {
+    let kind = v.check(&format!("{field}.kind"), ComponentKind::parse(&c.kind));
+    let serial = optional(
+        v,
+        &format!("{field}.serial_number"),
+        c.serial_number.as_deref(),
+        SerialNumber::parse,
+    );
+    Some(Component {
+        kind: kind?,
+        serial,
+    })
+}
+
+impl RegisterFirearm {
+    /// Checks every field and reports every invalid one.
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<NewFirearm, Vec<FieldError>> {
+        let mut v = Validator::new();
+        let category = v.check("category", Category::parse(&self.category));
+        let manufacturer = v.check("manufacturer", parse_label(&self.manufacturer));
+        let model = optional(&mut v, "model", self.model.as_deref(), parse_label);
+        let calibre = optional(&mut v, "calibre", self.calibre.as_deref(), parse_label);
+        let country = v.check(
+            "country_of_manufacture",
+            CountryCode::parse(&self.country_of_manufacture),
+        );
+        let year = self
+            .year_of_manufacture
+            .and_then(|y| v.check("year_of_manufacture", parse_year(y, now)));
+        let serial = v.check("serial_number", SerialNumber::parse(&self.serial_number));
+        let markings: Vec<Option<Marking>> = self
+            .markings
+            .iter()
+            .enumerate()
+            .map(|(i, m)| parse_marking(&mut v, &format!("markings[{i}]"), m, now))
+            .collect();
+        let components: Vec<Option<Component>> = self
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| parse_component(&mut v, &format!("components[{i}]"), c))
+            .collect();
+        let owner = parse_holder(&mut v, "owner", &self.owner);
+        let custodian = self
+            .custodian
+            .as_ref()
+            .map(|c| parse_holder(&mut v, "custodian", c));
+        let occurred_at = optional(&mut v, "occurred_at", self.occurred_at.as_deref(), |r| {
+            parse_occurred_at(r, now)
+        });
+        let notes = optional(&mut v, "notes", self.notes.as_deref(), parse_notes);
+        v.finish_fields()?;
+        let incomplete = || vec![FieldError::new("body", "incomplete")];
+        let manufacturer = manufacturer.ok_or_else(incomplete)?;
+        Ok(NewFirearm {
+            category: category.ok_or_else(incomplete)?,
+            manufacturer_key: text::fold(&manufacturer),
+            manufacturer,
+            model,
+            calibre,
+            country: country.ok_or_else(incomplete)?,
+            year,
+            serial: serial.ok_or_else(incomplete)?,
+            markings: markings
+                .into_iter()
+                .collect::<Option<_>>()
+                .ok_or_else(incomplete)?,
+            components: components
+                .into_iter()
+                .collect::<Option<_>>()
+                .ok_or_else(incomplete)?,
+            owner: owner.ok_or_else(incomplete)?,
+            custodian: match custodian {
+                Some(c) => Some(c.ok_or_else(incomplete)?),
+                None => None,
+            },
+            occurred_at,
+            notes: notes.filter(|n| !n.is_empty()),
+        })
+    }
+}

@@ -1,0 +1,378 @@
+//! Registering and reading firearms: single registrations, bulk imports,
+//! and the listing. Handlers and `registry import` both come through here.
+
+pub mod import;
+pub mod input;
+pub mod view;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+use crate::auth::AuthUser;
+use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
+use crate::db::{self, DbConn, Pool};
+use crate::domain::{Holder, Role, Status};
+use crate::error::{AppError, AppResult, FieldError};
+pub use input::{NewFirearm, RegisterFirearm};
+
+/// Who records a change: the user and the agency they act for.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: String,
+    pub username: String,
+    pub agency_id: String,
+}
+
+impl Actor {
+    /// A registrar acting for their agency.
+    pub fn registrar(user: &AuthUser) -> AppResult<Self> {
+        user.require_any(&[Role::Registrar])?;
+        let agency_id = user
+            .agency_id
+            .clone()
+            .ok_or_else(|| AppError::forbidden("a registrar must belong to an agency"))?;
+        Ok(Self {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            agency_id,
+        })
+    }
+}
+
+/// Firearm records are national: every user may read them, except system
+/// administrators, who by separation of duties manage accounts only.
+pub fn require_reader(user: &AuthUser) -> AppResult<()> {
+    if user.has(Role::SystemAdmin) {
+        return Err(AppError::forbidden(
+            "system administrators do not read firearm records (separation of duties)",
+        ));
+    }
+    Ok(())
+}
+
+fn holder_json(h: &Holder) -> Value {
+    json!({
+        "kind": h.kind,
+        "name": h.name,
+        "reference": h.reference,
+        "country": h.country,
+        "agency_id": h.agency_id,
+    })
+}
+
+fn to_json(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Builds the rows one registration writes: the firearm, its identifiers
+/// (serial, component serials, marking texts) and its `registered` event.
+pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
+    let id = db::new_id();
+    let recorded_at = db::now();
+    let markings = json!(new.markings);
+    let components: Vec<Value> = new
+        .components
+        .iter()
+        .map(|c| json!({"kind": c.kind, "serial_number": c.serial.as_ref().map(|s| &s.marked)}))
+        .collect();
+    let owner = holder_json(&new.owner);
+    let custodian = new.custodian.as_ref().map(holder_json);
+    let firearm = FirearmRow {
+        id: id.clone(),
+        category: new.category.to_string(),
+        manufacturer: new.manufacturer.clone(),
+        manufacturer_key: new.manufacturer_key.clone(),
+        model: new.model.clone(),
+        calibre: new.calibre.clone(),
+        country_of_manufacture: new.country.to_string(),
+        year_of_manufacture: new.year,
+        serial_number: new.serial.marked.clone(),
+        serial_normalized: new.serial.normalized.clone(),
+        markings: to_json(&markings),
+        components: to_json(&Value::Array(components.clone())),
+        status: Status::Active.to_string(),
+        owner: to_json(&owner),
+        custodian: custodian.as_ref().map(to_json),
+        responsible_agency_id: actor.agency_id.clone(),
+        notes: new.notes.clone(),
+        version: 1,
+        created_at: recorded_at,
+        updated_at: recorded_at,
+    };
+    let mut identifiers = vec![identifier(&id, 0, "serial", "serial", &new.serial.marked)];
+    for c in &new.components {
+        if let Some(s) = &c.serial {
+            let position = identifiers.len();
+            identifiers.push(identifier(
+                &id,
+                position,
+                "component",
+                c.kind.as_str(),
+                &s.marked,
+            ));
+        }
+    }
+    for m in &new.markings {
+        let position = identifiers.len();
+        identifiers.push(identifier(
+            &id,
+            position,
+            "marking",
+            m.kind.as_str(),
+            &m.text,
+        ));
+    }
+    let details = json!({
+        "category": new.category,
+        "manufacturer": new.manufacturer,
+        "model": new.model,
+        "calibre": new.calibre,
+        "country_of_manufacture": new.country,
+        "year_of_manufacture": new.year,
+        "serial_number": new.serial.marked,
+        "serial_normalized": new.serial.normalized,
+        "markings": markings,
+        "components": components,
+        "owner": owner,
+        "custodian": custodian,
+        "status": Status::Active,
+        "responsible_agency_id": actor.agency_id,
+        "notes": new.notes,
+    });
+    let event = EventRow {
+        id: db::new_id(),
+        firearm_id: id,
+        sequence: 1,
+        event_type: "registered".into(),
+        occurred_at: new
+            .occurred_at
+            .map(|t| t.naive_utc())
+            .unwrap_or(now.naive_utc()),
+        recorded_at,
+        recorded_by_user_id: actor.user_id.clone(),
+        recorded_by_username: actor.username.clone(),
+        recorded_by_agency_id: Some(actor.agency_id.clone()),
+        details: to_json(&details),
+    };
+    Registration {
+        firearm,
+        identifiers,
+        event,
+    }
+}
+
+fn identifier(
+    firearm_id: &str,
+    position: usize,
+    source: &str,
+    kind: &str,
+    text: &str,
+) -> IdentifierInsertForm {
+    IdentifierInsertForm {
+        firearm_id: firearm_id.to_string(),
+        position: i32::try_from(position).unwrap_or(i32::MAX),
+        source: source.into(),
+        kind: kind.into(),
+        text: text.into(),
+        normalized: crate::domain::serial::normalize(text),
+    }
+}
+
+/// Checks that every agency a holder names exists, remembering answers.
+fn check_agencies(
+    conn: &mut DbConn,
+    new: &NewFirearm,
+    known: &mut HashMap<String, bool>,
+) -> AppResult<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (field, id) in new.agency_refs() {
+        let exists = match known.get(&id) {
+            Some(e) => *e,
+            None => {
+                let e = db::agencies::find(conn, &id)?.is_some();
+                known.insert(id, e);
+                e
+            }
+        };
+        if !exists {
+            errors.push(FieldError::new(field, "no agency has this id"));
+        }
+    }
+    Ok(errors)
+}
+
+fn duplicate(existing_id: &str) -> AppError {
+    AppError::conflict(
+        "duplicate_marking",
+        format!(
+            "a firearm with this unique marking (country of manufacture, manufacturer, serial number) is already registered: {existing_id}"
+        ),
+    )
+    .with_extra(json!({"existing_firearm_id": existing_id}))
+}
+
+/// Registers one firearm for the actor's agency, with its `registered`
+/// event, in one transaction.
+pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<FirearmRow> {
+    let reg = registration(actor, &new, Utc::now());
+    let key = new.unique_key();
+    let written = db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let errors = check_agencies(c, &new, &mut HashMap::new())?;
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors));
+            }
+            db::firearms::insert(c, std::slice::from_ref(&reg))?;
+            Ok(reg.firearm)
+        })
+    })
+    .await;
+    match written {
+        // The constraint refused it; name the firearm that holds the marking.
+        Err(AppError::Conflict {
+            code: "duplicate_marking",
+            ..
+        }) => {
+            let existing = db::run(pool, move |c| {
+                db::firearms::find_by_marking(c, &key.0, &key.1, &key.2)
+            })
+            .await?;
+            Err(duplicate(existing.as_deref().unwrap_or("unknown")))
+        }
+        other => other,
+    }
+}
+
+pub async fn get(pool: &Pool, id: String) -> AppResult<FirearmRow> {
+    db::run(pool, move |c| db::firearms::find(c, &id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// One row of a bulk import, numbered from 1 over the data rows.
+pub struct ParsedRow {
+    pub row: usize,
+    pub parsed: Result<NewFirearm, Vec<FieldError>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    pub row: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportedRow {
+    pub row: usize,
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// `all` (all-or-nothing) or `partial`.
+    pub mode: &'static str,
+    pub received: usize,
+    pub imported: usize,
+    pub rejected: usize,
+    pub firearms: Vec<ImportedRow>,
+    pub errors: Vec<RowError>,
+}
+
+fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowError> {
+    errors.into_iter().map(move |e| RowError {
+        row,
+        field: e.field,
+        message: e.message,
+    })
+}
+
+/// Registers many firearms in one transaction. Every bad row is reported:
+/// invalid fields, unknown agencies, and markings duplicated within the file
+/// or already in the registry. In all-or-nothing mode any bad row means
+/// nothing is written; in partial mode the good rows are.
+pub async fn import(
+    pool: &Pool,
+    actor: &Actor,
+    rows: Vec<ParsedRow>,
+    partial: bool,
+) -> AppResult<ImportReport> {
+    let actor = actor.clone();
+    let received = rows.len();
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let now = Utc::now();
+            let mut errors: Vec<RowError> = Vec::new();
+            let mut good: Vec<(usize, Registration)> = Vec::new();
+            let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+            let mut agencies = HashMap::new();
+            for ParsedRow { row, parsed } in rows {
+                let new = match parsed {
+                    Ok(new) => new,
+                    Err(e) => {
+                        errors.extend(row_errors(row, e));
+                        continue;
+                    }
+                };
+                let mut problems = check_agencies(c, &new, &mut agencies)?;
+                let key = new.unique_key();
+                if let Some(first) = seen.get(&key) {
+                    problems.push(FieldError::new(
+                        "serial_number",
+                        format!("duplicate_marking: the same unique marking as row {first}"),
+                    ));
+                } else if let Some(id) = db::firearms::find_by_marking(c, &key.0, &key.1, &key.2)? {
+                    problems.push(FieldError::new(
+                        "serial_number",
+                        format!("duplicate_marking: already registered as firearm {id}"),
+                    ));
+                }
+                seen.entry(key).or_insert(row);
+                if problems.is_empty() {
+                    good.push((row, registration(&actor, &new, now)));
+                } else {
+                    errors.extend(row_errors(row, problems));
+                }
+            }
+            errors.sort_by_key(|e| e.row);
+            if !partial && !errors.is_empty() {
+                let bad_rows = errors
+                    .iter()
+                    .map(|e| e.row)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                return Err(AppError::unprocessable(
+                    "import_rejected",
+                    format!("{bad_rows} of {received} rows are invalid; nothing was written"),
+                )
+                .with_extra(json!({"errors": errors})));
+            }
+            let (numbers, regs): (Vec<usize>, Vec<Registration>) = good.into_iter().unzip();
+            db::firearms::insert(c, &regs)?;
+            let firearms: Vec<ImportedRow> = numbers
+                .into_iter()
+                .zip(regs)
+                .map(|(row, r)| ImportedRow {
+                    row,
+                    id: r.firearm.id,
+                })
+                .collect();
+            let rejected = errors
+                .iter()
+                .map(|e| e.row)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            Ok(ImportReport {
+                mode: if partial { "partial" } else { "all" },
+                received,
+                imported: firearms.len(),
+                rejected,
+                firearms,
+                errors,
+            })
+        })
+    })
+    .await
+}

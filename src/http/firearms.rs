@@ -1,0 +1,209 @@
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::json::{declared_length, ApiJson};
+use super::pagination::{Page, PageQuery};
+use super::{created, parse_id, with_etag};
+use crate::auth::AuthUser;
+use crate::db::{self, firearms::Filters};
+use crate::domain::{text, Category, CountryCode, Status};
+use crate::error::{AppError, AppResult};
+use crate::firearms::import::{read_rows, ChannelReader, Format, IMPORT_LIMIT};
+use crate::firearms::view::FirearmView;
+use crate::firearms::{self, Actor, ImportReport, RegisterFirearm};
+use crate::state::AppState;
+
+/// Registers a firearm; the caller's agency becomes responsible for it.
+#[utoipa::path(post, path = "/v1/firearms", tag = "firearms", request_body = RegisterFirearm,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses(
+        (status = 201, body = FirearmView, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "not a registrar", body = crate::http::Problem),
+        (status = 409, description = "duplicate_marking: names the existing firearm in existing_firearm_id", body = crate::http::Problem),
+        (status = 422, body = crate::http::Problem)))]
+pub async fn register(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: ApiJson<RegisterFirearm>,
+) -> AppResult<HttpResponse> {
+    let actor = Actor::registrar(&user)?;
+    let new = body.0.parse(Utc::now()).map_err(AppError::Validation)?;
+    let row = firearms::register(&state.pool, &actor, new).await?;
+    let location = format!("/v1/firearms/{}", row.id);
+    Ok(created(&location, row.version, FirearmView::try_from(row)?))
+}
+
+/// Reads one firearm record.
+#[utoipa::path(get, path = "/v1/firearms/{id}", tag = "firearms", security(("bearer" = [])),
+    responses((status = 200, body = FirearmView, headers(("ETag" = String))),
+        (status = 403, body = crate::http::Problem), (status = 404, body = crate::http::Problem)))]
+pub async fn show(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    firearms::require_reader(&user)?;
+    let row = firearms::get(&state.pool, parse_id(&id)?).await?;
+    Ok(with_etag(row.version, FirearmView::try_from(row)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FirearmQuery {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    /// Compared case-insensitively, whitespace collapsed.
+    pub manufacturer: Option<String>,
+    pub country_of_manufacture: Option<String>,
+    pub responsible_agency_id: Option<String>,
+    /// Items per page, 1 to 1000 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn filter<T>(
+    raw: Option<&str>,
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> AppResult<Option<T>> {
+    raw.map(|r| {
+        parse(r).map_err(|m| AppError::bad_request("invalid_parameter", format!("{name}: {m}")))
+    })
+    .transpose()
+}
+
+impl FirearmQuery {
+    fn filters(&self) -> AppResult<Filters> {
+        Ok(Filters {
+            status: filter(self.status.as_deref(), "status", Status::parse)?.map(|s| s.to_string()),
+            category: filter(self.category.as_deref(), "category", Category::parse)?
+                .map(|c| c.to_string()),
+            manufacturer_key: self.manufacturer.as_deref().map(text::fold),
+            country_of_manufacture: filter(
+                self.country_of_manufacture.as_deref(),
+                "country_of_manufacture",
+                CountryCode::parse,
+            )?
+            .map(|c| c.to_string()),
+            responsible_agency_id: filter(
+                self.responsible_agency_id.as_deref(),
+                "responsible_agency_id",
+                firearms::input::parse_uuid,
+            )?,
+        })
+    }
+}
+
+/// Lists firearms, oldest first, with optional filters.
+#[utoipa::path(get, path = "/v1/firearms", tag = "firearms", security(("bearer" = [])),
+    params(FirearmQuery),
+    responses((status = 200, body = Page<FirearmView>), (status = 400, body = crate::http::Problem),
+        (status = 403, body = crate::http::Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<FirearmQuery>,
+) -> AppResult<web::Json<Page<FirearmView>>> {
+    firearms::require_reader(&user)?;
+    let filters = query.filters()?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .parse()?;
+    let limit = page.limit;
+    let rows = db::run(&state.pool, move |c| {
+        db::firearms::page(c, &filters, page.after.as_deref(), limit + 1)
+    })
+    .await?;
+    Page::from_rows(rows, limit, |r| &r.id, FirearmView::try_from).map(web::Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// `all` (default): any bad row rejects the whole file. `partial`: the
+    /// good rows are written and the bad ones reported.
+    pub mode: Option<String>,
+}
+
+/// Registers many firearms from `text/csv` (header line, JSON cells for
+/// markings, components, owner, custodian) or `application/x-ndjson`.
+#[utoipa::path(post, path = "/v1/firearms/import", tag = "firearms", security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header line, or NDJSON (application/x-ndjson); at most 64 MiB"),
+    responses(
+        (status = 201, body = ImportReport),
+        (status = 200, description = "partial mode, nothing imported", body = ImportReport),
+        (status = 413, body = crate::http::Problem),
+        (status = 415, body = crate::http::Problem),
+        (status = 422, description = "import_rejected (every bad row listed in errors) or invalid_csv_header", body = crate::http::Problem)))]
+pub async fn import(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    mut payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let actor = Actor::registrar(&user)?;
+    let partial = match query.mode.as_deref() {
+        None | Some("all") => false,
+        Some("partial") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "invalid_parameter",
+                format!("mode must be all or partial, not `{other}`"),
+            ))
+        }
+    };
+    let format = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Format::from_content_type)
+        .ok_or_else(|| {
+            AppError::UnsupportedMediaType("send text/csv or application/x-ndjson".into())
+        })?;
+    if declared_length(&req).is_some_and(|n| n > IMPORT_LIMIT) {
+        return Err(AppError::PayloadTooLarge {
+            limit: IMPORT_LIMIT,
+        });
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let parser = web::block(move || read_rows(ChannelReader::new(rx), format));
+    let mut total = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let item = match chunk {
+            Ok(c) => {
+                total += c.len();
+                if total > IMPORT_LIMIT {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::FileTooLarge,
+                        "over 64 MiB",
+                    ))
+                } else {
+                    Ok(c)
+                }
+            }
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        let stop = item.is_err();
+        // A closed channel means the parser already gave up on the file.
+        if tx.send(item).await.is_err() || stop {
+            break;
+        }
+    }
+    drop(tx);
+    let rows = parser.await??;
+    let report = firearms::import(&state.pool, &actor, rows, partial).await?;
+    let status = if report.imported > 0 {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(report))
+}
