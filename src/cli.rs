@@ -32,6 +32,25 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Register firearms in bulk from a CSV or NDJSON file, offline, with
+    /// the same rules as POST /v1/firearms/import.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// A .csv file with a header line, or a .ndjson/.jsonl file.
+    pub file: std::path::PathBuf,
+    /// The registrar recorded as registering the firearms; their agency
+    /// becomes responsible for them.
+    #[arg(long)]
+    pub username: String,
+    /// Write the good rows and report the bad ones, instead of all-or-nothing.
+    #[arg(long)]
+    pub partial: bool,
+    /// csv or ndjson; by default taken from the file's extension.
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -65,7 +84,67 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(args, &settings),
+        Command::Import(args) => import(args, &settings),
     }
+}
+
+fn describe(e: crate::error::AppError) -> String {
+    let body = e.body();
+    match body.get("errors") {
+        Some(errors) => format!(
+            "{}\n{}",
+            e,
+            serde_json::to_string_pretty(errors).unwrap_or_default()
+        ),
+        None => e.to_string(),
+    }
+}
+
+fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
+    use crate::firearms::{self, import::Format, Actor};
+    let format = match args.format.as_deref() {
+        Some("csv") => Format::Csv,
+        Some("ndjson") | Some("jsonl") => Format::Ndjson,
+        Some(other) => return Err(format!("--format must be csv or ndjson, not {other}")),
+        None => Format::from_path(&args.file)
+            .ok_or("cannot tell the format from the file name; pass --format csv or ndjson")?,
+    };
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+    let pool = open_database(settings)?;
+    actix_web::rt::System::new().block_on(async move {
+        let key = args.username.to_ascii_lowercase();
+        let user = crate::db::run(&pool, move |c| {
+            crate::db::users::find_by_username_key(c, &key)
+        })
+        .await
+        .map_err(describe)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| format!("no enabled user `{}`", args.username))?;
+        let roles = Roles::from_stored(&user.roles)?;
+        let auth = crate::auth::AuthUser {
+            id: user.id,
+            username: user.username,
+            agency_id: user.agency_id,
+            roles,
+        };
+        let actor = Actor::registrar(&auth).map_err(describe)?;
+        let rows = actix_web::web::block(move || firearms::import::read_rows(file, format))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(describe)?;
+        let report = firearms::import(&pool, &actor, rows, args.partial)
+            .await
+            .map_err(describe)?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        if report.rejected > 0 {
+            return Err(format!("{} row(s) rejected", report.rejected));
+        }
+        Ok(())
+    })
 }
 
 fn read_password() -> Result<String, String> {

@@ -71,19 +71,7 @@ const JSON_COLUMNS: [&str; 4] = ["markings", "components", "owner", "custodian"]
 
 /// Parses one row's JSON object as a registration.
 fn parse_object(value: Value) -> Result<RegisterFirearm, Vec<FieldError>> {
-    let input: RegisterFirearm = serde_path_to_error::deserialize(value).map_err(|e| {
-        let message = e.inner().to_string();
-        let mut field = e.path().to_string();
-        if field == "." {
-            field = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-                .unwrap_or("row")
-                .to_string();
-        }
-        vec![FieldError::new(field, message)]
-    })?;
-    Ok(input)
+    serde_path_to_error::deserialize(value).map_err(|e| vec![crate::http::json::field_error(&e)])
 }
 
 fn to_parsed(row: usize, input: Result<RegisterFirearm, Vec<FieldError>>) -> ParsedRow {

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn registry(dir: &Path, database_url: &str) -> Command {
+fn registry_cmd(dir: &Path, database_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_registry"));
     cmd.current_dir(dir)
         .env("DATABASE_URL", database_url)
@@ -33,7 +33,7 @@ fn temp_dir() -> PathBuf {
 // The caller waits for the child it is handed.
 #[allow(clippy::zombie_processes)]
 fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
-    let mut child = registry(dir, database_url)
+    let mut child = registry_cmd(dir, database_url)
         .arg("serve")
         .stdout(Stdio::piped())
         .spawn()
@@ -162,7 +162,7 @@ fn migrate_and_user_create_work_from_the_command_line() {
     let admin = app.admin_token();
     let agency = app.create_agency(&admin, "Ghana Police Service", "GH");
 
-    let out = registry(&dir, &app.database_url)
+    let out = registry_cmd(&dir, &app.database_url)
         .arg("migrate")
         .output()
         .expect("migrate");
@@ -174,7 +174,7 @@ fn migrate_and_user_create_work_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 
     let create = |username: &str, role: &str, password: &str| {
-        registry(&dir, &app.database_url)
+        registry_cmd(&dir, &app.database_url)
             .args([
                 "user",
                 "create",
@@ -227,4 +227,42 @@ fn every_subcommand_has_help() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn import_registers_a_file_offline_with_the_same_rules() {
+    let dir = temp_dir();
+    let reg = registry();
+    let lines: String = (1..=3)
+        .map(|i| format!("{}\n", pistol(&format!("CLI-{i}"), &reg.agency)))
+        .collect();
+    let file = dir.join("batch.ndjson");
+    std::fs::write(&file, &lines).expect("write");
+    let run = |args: &[&str]| {
+        registry_cmd(&dir, &reg.app.database_url)
+            .arg("import")
+            .arg(&file)
+            .args(args)
+            .output()
+            .expect("import")
+    };
+    let out = run(&["--username", "registrar"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["imported"], 3);
+    // Run again: every row is a duplicate, so nothing is written and it fails.
+    let out = run(&["--username", "registrar"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already registered"));
+    // Only registrars may import.
+    let out = run(&["--username", "admin"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("registrar"));
+    let listed = reg.app.get("/v1/firearms", &reg.registrar);
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(3));
+    let _ = std::fs::remove_dir_all(&dir);
 }

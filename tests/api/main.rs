@@ -7,5 +7,6 @@ mod conventions;
 mod firearms;
 mod helpers;
 mod idempotency;
+mod import;
 mod migrations;
 mod service;

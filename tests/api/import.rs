@@ -1,0 +1,359 @@
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::io::Read;
+
+const HEADER: &str = "category,manufacturer,model,calibre,country_of_manufacture,year_of_manufacture,serial_number,markings,components,owner,custodian,occurred_at,notes";
+
+/// A CSV cell holding JSON, quoted as RFC 4180 requires.
+fn cell(v: &Value) -> String {
+    format!("\"{}\"", v.to_string().replace('"', "\"\""))
+}
+
+fn csv_row(serial: &str, agency: &str, notes: &str) -> String {
+    let owner = json!({"kind": "agency", "name": "Ghana Police Service", "agency_id": agency});
+    let markings =
+        json!([{"kind": "import", "text": "GH 2015, ACME", "country": "GH", "year": 2015}]);
+    let components = json!([{"kind": "frame", "serial_number": format!("F-{serial}")}]);
+    format!(
+        "self_loading_pistol,Glock GmbH,17,9x19mm,AT,2012,{serial},{},{},{},,2015-06-01T00:00:00Z,\"{}\"",
+        cell(&markings),
+        cell(&components),
+        cell(&owner),
+        notes.replace('"', "\"\"")
+    )
+}
+
+fn csv(rows: &[String]) -> String {
+    let mut s = String::from(HEADER);
+    for r in rows {
+        s.push('\n');
+        s.push_str(r);
+    }
+    s.push('\n');
+    s
+}
+
+fn import(reg: &Registry, query: &str, content_type: &str, body: &str) -> Reply {
+    reg.app
+        .req("POST", &format!("/v1/firearms/import{query}"))
+        .token(&reg.registrar)
+        .raw(content_type, body.as_bytes())
+}
+
+fn count(reg: &Registry) -> usize {
+    reg.app.get("/v1/firearms?limit=1000", &reg.registrar).body["items"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn a_csv_import_registers_every_row_with_json_cells() {
+    let reg = registry();
+    let rows: Vec<String> = (1..=3)
+        .map(|i| {
+            csv_row(
+                &format!("CSV-{i}"),
+                &reg.agency,
+                "kept, with \"quotes\"\nand a second line",
+            )
+        })
+        .collect();
+    let r = import(&reg, "", "text/csv", &csv(&rows));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        (r.body["imported"].as_u64(), r.body["rejected"].as_u64()),
+        (Some(3), Some(0))
+    );
+    let first = &r.body["firearms"][0];
+    assert_eq!(first["row"], 1);
+    let shown = reg.app.get(
+        &format!("/v1/firearms/{}", first["id"].as_str().expect("id")),
+        &reg.registrar,
+    );
+    assert_eq!(shown.body["serial_normalized"], "CSV1");
+    assert_eq!(shown.body["markings"][0]["text"], "GH 2015, ACME");
+    assert_eq!(shown.body["components"][0]["serial_number"], "F-CSV-1");
+    assert_eq!(
+        shown.body["notes"],
+        "kept, with \"quotes\"\nand a second line"
+    );
+    assert_eq!(count(&reg), 3);
+}
+
+#[test]
+fn an_ndjson_import_registers_every_line() {
+    let reg = registry();
+    let body: String = (1..=3)
+        .map(|i| format!("{}\n", pistol(&format!("ND-{i}"), &reg.agency)))
+        .collect();
+    let r = import(&reg, "", "application/x-ndjson", &body);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["imported"], 3);
+    assert_eq!(count(&reg), 3);
+}
+
+fn mixed_file(reg: &Registry) -> String {
+    reg.register(&pistol("TAKEN-1", &reg.agency));
+    let mut bad_serial = pistol("", &reg.agency);
+    bad_serial["components"] = json!([]);
+    let mut bad_country = pistol("OK-9", &reg.agency);
+    bad_country["country_of_manufacture"] = json!("XX");
+    let lines = [
+        pistol("GOOD-1", &reg.agency),
+        bad_serial,
+        pistol("GOOD-2", &reg.agency),
+        pistol("good 1", &reg.agency),
+        pistol("TAKEN-1", &reg.agency),
+        bad_country,
+    ];
+    let mut body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    body.push_str("{\"category\": \"rifle\",\n");
+    body
+}
+
+#[test]
+fn one_bad_row_rejects_the_whole_file_and_every_bad_row_is_reported() {
+    let reg = registry();
+    let body = mixed_file(&reg);
+    let r = import(&reg, "", "application/x-ndjson", &body);
+    r.assert_problem(422, "import_rejected");
+    let errors: Vec<(u64, String)> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap_or(0),
+                e["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (2, "serial_number".to_string()),
+            (4, "serial_number".to_string()),
+            (5, "serial_number".to_string()),
+            (6, "country_of_manufacture".to_string()),
+            (7, "row".to_string()),
+        ],
+        "{}",
+        r.text
+    );
+    let messages = r.text.clone();
+    assert!(
+        messages.contains("the same unique marking as row 1"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("already registered as firearm"),
+        "{messages}"
+    );
+    assert_eq!(count(&reg), 1, "nothing was written");
+}
+
+#[test]
+fn partial_mode_writes_the_good_rows_and_reports_the_bad() {
+    let reg = registry();
+    let body = mixed_file(&reg);
+    let r = import(&reg, "?mode=partial", "application/x-ndjson", &body);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["mode"], "partial");
+    assert_eq!(
+        (
+            r.body["received"].as_u64(),
+            r.body["imported"].as_u64(),
+            r.body["rejected"].as_u64()
+        ),
+        (Some(7), Some(2), Some(5))
+    );
+    let rows: Vec<u64> = r.body["firearms"]
+        .as_array()
+        .expect("firearms")
+        .iter()
+        .filter_map(|f| f["row"].as_u64())
+        .collect();
+    assert_eq!(rows, vec![1, 3]);
+    assert_eq!(count(&reg), 3);
+}
+
+#[test]
+fn rows_are_numbered_over_data_rows_not_lines() {
+    let reg = registry();
+    let rows = vec![
+        csv_row("ROW-1", &reg.agency, "two\nlines"),
+        csv_row("ROW-2", &reg.agency, "x").replace(",AT,", ",XX,"),
+    ];
+    let r = import(&reg, "", "text/csv", &csv(&rows));
+    r.assert_problem(422, "import_rejected");
+    assert_eq!(r.body["errors"][0]["row"], 2, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "country_of_manufacture");
+}
+
+#[test]
+fn csv_cells_that_are_not_json_or_numbers_are_row_errors() {
+    let reg = registry();
+    let good = csv_row("C-1", &reg.agency, "");
+    let owner = json!({"kind": "agency", "name": "Ghana Police Service", "agency_id": reg.agency});
+    assert!(good.contains(&cell(&owner)));
+    let bad_json = good
+        .replace(&cell(&owner), "\"{nope\"")
+        .replace("C-1", "C-2");
+    let bad_year = good.replace(",2012,", ",twenty,").replace("C-1", "C-3");
+    let short = "rifle,Maker".to_string();
+    let r = import(
+        &reg,
+        "",
+        "text/csv",
+        &csv(&[good, bad_json, bad_year, short]),
+    );
+    r.assert_problem(422, "import_rejected");
+    let fields: Vec<(u64, &str)> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap_or(0),
+                e["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![(2, "owner"), (3, "year_of_manufacture"), (4, "row")],
+        "{}",
+        r.text
+    );
+    assert_eq!(count(&reg), 0);
+}
+
+#[test]
+fn a_csv_without_its_header_is_refused() {
+    let reg = registry();
+    let row = csv_row("H-1", &reg.agency, "");
+    // No header line at all: the first data row is taken as one and fails.
+    let r = import(&reg, "", "text/csv", &format!("{row}\n"));
+    r.assert_problem(422, "invalid_csv_header");
+    // A header missing a required column.
+    let r = import(
+        &reg,
+        "",
+        "text/csv",
+        "category,manufacturer,country_of_manufacture,owner\nrifle,X,AT,{}\n",
+    );
+    r.assert_problem(422, "invalid_csv_header");
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("serial_number"));
+    // A misspelt column.
+    let r = import(
+        &reg,
+        "",
+        "text/csv",
+        &csv(&[row]).replacen("calibre", "caliber", 1),
+    );
+    r.assert_problem(422, "invalid_csv_header");
+    // Nothing at all.
+    import(&reg, "", "text/csv", "").assert_problem(422, "invalid_csv_header");
+    assert_eq!(count(&reg), 0);
+}
+
+#[test]
+fn imports_refuse_other_content_types_modes_and_roles() {
+    let reg = registry();
+    let body = format!("{}\n", pistol("T-1", &reg.agency));
+    import(&reg, "", "application/json", &body).assert_problem(415, "unsupported_media_type");
+    import(&reg, "?mode=most", "application/x-ndjson", &body)
+        .assert_problem(400, "invalid_parameter");
+    let (_, tracer) = reg
+        .app
+        .create_user(&reg.admin, "tracer", &reg.agency, &["tracer"]);
+    reg.app
+        .req("POST", "/v1/firearms/import")
+        .token(&tracer)
+        .raw("application/x-ndjson", body.as_bytes())
+        .assert_problem(403, "forbidden");
+    assert_eq!(count(&reg), 0);
+}
+
+/// An endless body, sent chunked so no length is declared up front.
+struct Endless {
+    sent: usize,
+    limit: usize,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.sent >= self.limit {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.limit - self.sent);
+        buf[..n].fill(b'x');
+        if self.sent == 0 && n > 12 {
+            buf[..12].copy_from_slice(b"{\"notes\": \"x");
+        }
+        self.sent += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_body_over_64_mebibytes_is_413() {
+    let reg = registry();
+    let url = format!("{}/v1/firearms/import", reg.app.base);
+    let over = 64 * 1024 * 1024 + 1024;
+    // Streamed without a declared length: refused once it passes the limit.
+    let res = ureq::post(&url)
+        .set("Authorization", &format!("Bearer {}", reg.registrar))
+        .set("Content-Type", "application/x-ndjson")
+        .send(Endless {
+            sent: 0,
+            limit: over,
+        });
+    let status = match res {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(s, _)) => s,
+        // The server may answer and close before the client finishes sending.
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(status, 413);
+    // Declared too large: refused before reading.
+    let res = ureq::post(&url)
+        .set("Authorization", &format!("Bearer {}", reg.registrar))
+        .set("Content-Type", "text/csv")
+        .set("Content-Length", &over.to_string())
+        .send_bytes(b"");
+    assert!(matches!(
+        res,
+        Err(ureq::Error::Status(413, _)) | Err(ureq::Error::Transport(_))
+    ));
+    assert_eq!(count(&reg), 0);
+}
+
+#[test]
+fn ten_thousand_rows_in_one_request() {
+    let reg = registry();
+    let rows: Vec<String> = (0..10_000)
+        .map(|i| csv_row(&format!("BULK-{i:05}"), &reg.agency, ""))
+        .collect();
+    let started = std::time::Instant::now();
+    let r = import(&reg, "", "text/csv", &csv(&rows));
+    eprintln!(
+        "10,000-row CSV import (debug build): {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.status, 201, "{}", &r.text[..r.text.len().min(2000)]);
+    assert_eq!(r.body["imported"], 10_000);
+    let page = reg.app.get(
+        "/v1/firearms?limit=1000&manufacturer=glock%20gmbh",
+        &reg.registrar,
+    );
+    assert_eq!(page.body["items"].as_array().map(Vec::len), Some(1000));
+    assert!(page.body["next_cursor"].is_string());
+    // The same file again: every row is already registered.
+    let r = import(&reg, "", "text/csv", &csv(&rows[..50]));
+    r.assert_problem(422, "import_rejected");
+    assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(50));
+}
