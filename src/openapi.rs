@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agencies, auth, firearms, ops, pagination, users, Problem};
+use crate::http::{agencies, auth, events, firearms, ops, pagination, users, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use crate::http::{agencies, auth, firearms, ops, pagination, users, Problem};
         agencies::create, agencies::list, agencies::show,
         users::create, users::list, users::disable, users::set_roles,
         firearms::register, firearms::list, firearms::show, firearms::import,
+        events::record, events::history, events::destroy,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -30,6 +31,8 @@ use crate::http::{agencies, auth, firearms, ops, pagination, users, Problem};
         crate::firearms::input::ComponentInput, crate::firearms::input::HolderInput,
         crate::firearms::view::FirearmView, pagination::Page<crate::firearms::view::FirearmView>,
         crate::firearms::ImportReport, crate::firearms::ImportedRow, crate::firearms::RowError,
+        events::EventView, events::RecordedBy, events::Recorded, events::History,
+        events::DestructionRequest, events::DestructionResult, crate::events::DestructionFailure,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -37,6 +40,7 @@ use crate::http::{agencies, auth, firearms, ops, pagination, users, Problem};
         (name = "auth", description = "Logging in"),
         (name = "accounts", description = "Agencies and users"),
         (name = "firearms", description = "Firearm records, unique markings and bulk registration"),
+        (name = "lifecycle", description = "Events in a firearm's life, batch destruction, custody histories"),
     )
 )]
 pub struct ApiDoc;

@@ -3,12 +3,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{firearm_events, firearm_identifiers, firearms};
+use super::schema::{destructions, firearm_events, firearm_identifiers, firearms};
 use super::{is_unique_violation, DbConn};
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = firearms)]
+/// A firearm row. Written back whole by an event (`AsChangeset`): the
+/// transaction holds the row, so every column is the current value.
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = firearms, treat_none_as_null = true)]
 pub struct FirearmRow {
     pub id: String,
     pub category: String,
@@ -57,6 +59,24 @@ pub struct EventRow {
     pub recorded_by_username: String,
     pub recorded_by_agency_id: Option<String>,
     pub details: String,
+    pub location: Option<String>,
+    pub reference: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = destructions)]
+pub struct DestructionInsertForm {
+    pub id: String,
+    pub method: String,
+    pub occurred_at: NaiveDateTime,
+    pub location: Option<String>,
+    pub certificate_reference: Option<String>,
+    pub witnesses: String,
+    pub firearm_count: i64,
+    pub recorded_at: NaiveDateTime,
+    pub recorded_by_user_id: String,
+    pub recorded_by_agency_id: String,
 }
 
 /// Everything one registration writes.
@@ -106,6 +126,100 @@ pub fn insert(conn: &mut DbConn, regs: &[Registration]) -> AppResult<()> {
         .collect();
     insert_chunks!(conn, firearm_identifiers::table, identifiers);
     let events: Vec<EventRow> = regs.iter().map(|r| r.event.clone()).collect();
+    insert_chunks!(conn, firearm_events::table, events);
+    Ok(())
+}
+
+/// Takes the firearm for one change: bumps its version as the transaction's
+/// first write, which locks the row on PostgreSQL (SQLite's write
+/// transaction is already exclusive), so concurrent events apply one after
+/// another, each to the state the previous one left. With `expected`, only
+/// a firearm still at that version is taken.
+///
+/// Answers the firearm at its new version, or 404 / 412.
+pub fn take_for_change(
+    conn: &mut DbConn,
+    id: &str,
+    expected: Option<i64>,
+) -> AppResult<FirearmRow> {
+    let target = firearms::table.find(id);
+    let bump = firearms::version.eq(firearms::version + 1);
+    let updated = match expected {
+        Some(v) => diesel::update(target.filter(firearms::version.eq(v)))
+            .set(bump)
+            .execute(conn)?,
+        None => diesel::update(target).set(bump).execute(conn)?,
+    };
+    let row = find(conn, id)?.ok_or(AppError::NotFound)?;
+    if updated == 0 {
+        return Err(AppError::PreconditionFailed {
+            current: row.version,
+        });
+    }
+    Ok(row)
+}
+
+/// Writes the firearm's changed columns and its event.
+pub fn apply_change(conn: &mut DbConn, row: &FirearmRow, event: &EventRow) -> AppResult<()> {
+    diesel::update(firearms::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+        .map_err(map_insert_error)?;
+    diesel::insert_into(firearm_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Adds an identifier (a new marking) after the firearm's existing ones.
+pub fn add_identifier(conn: &mut DbConn, mut form: IdentifierInsertForm) -> AppResult<()> {
+    let last: Option<i32> = firearm_identifiers::table
+        .filter(firearm_identifiers::firearm_id.eq(&form.firearm_id))
+        .select(diesel::dsl::max(firearm_identifiers::position))
+        .first(conn)?;
+    form.position = last.map_or(0, |p| p + 1);
+    diesel::insert_into(firearm_identifiers::table)
+        .values(&form)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps the serial's identifier in step with a corrected serial.
+pub fn set_serial_identifier(
+    conn: &mut DbConn,
+    firearm_id: &str,
+    text: &str,
+    normalized: &str,
+) -> AppResult<()> {
+    diesel::update(
+        firearm_identifiers::table
+            .filter(firearm_identifiers::firearm_id.eq(firearm_id))
+            .filter(firearm_identifiers::source.eq("serial")),
+    )
+    .set((
+        firearm_identifiers::text.eq(text),
+        firearm_identifiers::normalized.eq(normalized),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Writes a batch destruction: its record, every firearm's new state, and
+/// every firearm's `destroyed` event.
+pub fn record_destruction(
+    conn: &mut DbConn,
+    destruction: &DestructionInsertForm,
+    rows: &[FirearmRow],
+    events: &[EventRow],
+) -> AppResult<()> {
+    diesel::insert_into(destructions::table)
+        .values(destruction)
+        .execute(conn)?;
+    for row in rows {
+        diesel::update(firearms::table.find(&row.id))
+            .set(row)
+            .execute(conn)?;
+    }
     insert_chunks!(conn, firearm_events::table, events);
     Ok(())
 }

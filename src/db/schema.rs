@@ -103,6 +103,24 @@ diesel::table! {
         recorded_by_username -> Text,
         recorded_by_agency_id -> Nullable<Text>,
         details -> Text,
+        location -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    destructions (id) {
+        id -> Text,
+        method -> Text,
+        occurred_at -> Timestamp,
+        location -> Nullable<Text>,
+        certificate_reference -> Nullable<Text>,
+        witnesses -> Text,
+        firearm_count -> BigInt,
+        recorded_at -> Timestamp,
+        recorded_by_user_id -> Text,
+        recorded_by_agency_id -> Text,
     }
 }
 
@@ -117,4 +135,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     firearms,
     firearm_identifiers,
     firearm_events,
+    destructions,
 );

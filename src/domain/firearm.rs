@@ -8,10 +8,13 @@ use super::serial::SerialNumber;
 use super::{text, CountryCode};
 
 /// Declares a closed vocabulary stored and sent as `snake_case` strings.
+#[macro_export]
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -38,7 +41,7 @@ macro_rules! vocabulary {
     };
 }
 
-vocabulary!(
+crate::vocabulary!(
     /// Categories of small arms and light weapons (ITI, ISACS 05.30).
     Category {
         Revolver => "revolver",
@@ -61,14 +64,14 @@ vocabulary!(
     }
 );
 
-vocabulary!(MarkingKind {
+crate::vocabulary!(MarkingKind {
     Manufacture => "manufacture",
     Import => "import",
     State => "state",
     Other => "other",
 });
 
-vocabulary!(ComponentKind {
+crate::vocabulary!(ComponentKind {
     Frame => "frame",
     Receiver => "receiver",
     Slide => "slide",
@@ -78,7 +81,7 @@ vocabulary!(ComponentKind {
     Other => "other",
 });
 
-vocabulary!(HolderKind {
+crate::vocabulary!(HolderKind {
     Agency => "agency",
     Dealer => "dealer",
     Manufacturer => "manufacturer",
@@ -86,7 +89,7 @@ vocabulary!(HolderKind {
     Other => "other",
 });
 
-vocabulary!(Status {
+crate::vocabulary!(Status {
     Active => "active",
     Lost => "lost",
     Stolen => "stolen",

@@ -5,6 +5,7 @@
 pub mod agency;
 pub mod country;
 pub mod firearm;
+pub mod lifecycle;
 pub mod serial;
 pub mod text;
 pub mod user;
@@ -14,5 +15,6 @@ pub use country::CountryCode;
 pub use firearm::{
     Category, Component, ComponentKind, Holder, HolderKind, Marking, MarkingKind, Status,
 };
+pub use lifecycle::{DestructionMethod, EventType};
 pub use serial::SerialNumber;
 pub use user::{Password, Role, Roles, Username};

@@ -164,7 +164,7 @@ pub fn parse_holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<H
     })
 }
 
-fn parse_marking(
+pub fn parse_marking(
     v: &mut Validator,
     field: &str,
     m: &MarkingInput,

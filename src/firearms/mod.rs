@@ -52,7 +52,7 @@ pub fn require_reader(user: &AuthUser) -> AppResult<()> {
     Ok(())
 }
 
-fn holder_json(h: &Holder) -> Value {
+pub fn holder_json(h: &Holder) -> Value {
     json!({
         "kind": h.kind,
         "name": h.name,
@@ -155,6 +155,9 @@ pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Regi
         recorded_by_username: actor.username.clone(),
         recorded_by_agency_id: Some(actor.agency_id.clone()),
         details: to_json(&details),
+        location: None,
+        reference: None,
+        notes: None,
     };
     Registration {
         firearm,
@@ -163,7 +166,7 @@ pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Regi
     }
 }
 
-fn identifier(
+pub fn identifier(
     firearm_id: &str,
     position: usize,
     source: &str,

@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod auth;
+pub mod events;
 pub mod firearms;
 pub mod idempotency;
 pub mod json;
@@ -57,6 +58,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/firearms", web::get().to(firearms::list))
             .route("/firearms/import", web::post().to(firearms::import))
             .route("/firearms/{id}", web::get().to(firearms::show))
+            .route("/firearms/{id}/events", web::post().to(events::record))
+            .route("/firearms/{id}/history", web::get().to(events::history))
+            .route("/destructions", web::post().to(events::destroy))
             .default_service(web::to(ops::no_route)),
     );
 }

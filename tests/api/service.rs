@@ -105,6 +105,9 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/firearms"),
     ("get", "/v1/firearms/{id}"),
     ("post", "/v1/firearms/import"),
+    ("post", "/v1/firearms/{id}/events"),
+    ("get", "/v1/firearms/{id}/history"),
+    ("post", "/v1/destructions"),
 ];
 
 #[test]

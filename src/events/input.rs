@@ -1,0 +1,498 @@
+//! Parsing an event body: the fields every event has, then the fields of
+//! its type, each refused if unknown or invalid.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at, parse_year};
+use crate::domain::{
+    Category, CountryCode, DestructionMethod, EventType, Holder, Marking, SerialNumber,
+};
+use crate::error::{AppError, AppResult, Validator};
+use crate::firearms::input::{parse_holder, parse_marking, HolderInput, MarkingInput};
+
+/// A descriptive field's new value, as `correction` sets it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Category(Category),
+    Manufacturer(String),
+    Model(Option<String>),
+    Calibre(Option<String>),
+    CountryOfManufacture(CountryCode),
+    YearOfManufacture(Option<i32>),
+    SerialNumber(SerialNumber),
+    Notes(Option<String>),
+}
+
+/// What an event does, with its checked fields.
+#[derive(Debug, Clone)]
+pub enum Action {
+    OwnershipTransfer {
+        to: Holder,
+        authorization: String,
+    },
+    CustodyTransfer {
+        to: Holder,
+        reason: Option<String>,
+    },
+    Export {
+        to_country: CountryCode,
+        licence_number: String,
+        end_user_certificate: Option<String>,
+    },
+    Import {
+        from_country: CountryCode,
+        licence_number: String,
+        marking: Option<Marking>,
+    },
+    MarkingAdded {
+        marking: Marking,
+    },
+    ReportedLost {
+        report_reference: Option<String>,
+    },
+    ReportedStolen {
+        report_reference: Option<String>,
+    },
+    Recovered {
+        to: Option<Holder>,
+    },
+    Seized {
+        case_reference: String,
+        to: Holder,
+    },
+    Deactivated {
+        method: String,
+        certificate_reference: Option<String>,
+    },
+    Destroyed {
+        method: DestructionMethod,
+        certificate_reference: Option<String>,
+        witnesses: Vec<String>,
+    },
+    Correction {
+        changes: Vec<Change>,
+        reason: String,
+    },
+}
+
+impl Action {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Self::OwnershipTransfer { .. } => EventType::OwnershipTransfer,
+            Self::CustodyTransfer { .. } => EventType::CustodyTransfer,
+            Self::Export { .. } => EventType::Export,
+            Self::Import { .. } => EventType::Import,
+            Self::MarkingAdded { .. } => EventType::MarkingAdded,
+            Self::ReportedLost { .. } => EventType::ReportedLost,
+            Self::ReportedStolen { .. } => EventType::ReportedStolen,
+            Self::Recovered { .. } => EventType::Recovered,
+            Self::Seized { .. } => EventType::Seized,
+            Self::Deactivated { .. } => EventType::Deactivated,
+            Self::Destroyed { .. } => EventType::Destroyed,
+            Self::Correction { .. } => EventType::Correction,
+        }
+    }
+
+    /// Holders this event names that must be registered agencies.
+    pub fn agency_refs(&self) -> Vec<String> {
+        let to = match self {
+            Self::OwnershipTransfer { to, .. }
+            | Self::CustodyTransfer { to, .. }
+            | Self::Seized { to, .. } => Some(to),
+            Self::Recovered { to } => to.as_ref(),
+            _ => None,
+        };
+        to.and_then(|h| h.agency_id.clone()).into_iter().collect()
+    }
+}
+
+/// A checked event.
+#[derive(Debug, Clone)]
+pub struct EventInput {
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub location: Option<String>,
+    pub reference: Option<String>,
+    pub notes: Option<String>,
+    pub action: Action,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnershipRaw {
+    to: HolderInput,
+    authorization: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustodyRaw {
+    to: HolderInput,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportRaw {
+    to_country: String,
+    licence_number: String,
+    end_user_certificate: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportRaw {
+    from_country: String,
+    licence_number: String,
+    marking: Option<MarkingInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkingRaw {
+    marking: MarkingInput,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportRaw {
+    report_reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoveredRaw {
+    to: Option<HolderInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeizedRaw {
+    case_reference: String,
+    to: HolderInput,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeactivatedRaw {
+    method: String,
+    certificate_reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestroyedRaw {
+    pub method: String,
+    pub certificate_reference: Option<String>,
+    #[serde(default)]
+    pub witnesses: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorrectionRaw {
+    changes: Map<String, Value>,
+    reason: String,
+}
+
+fn fields<T: DeserializeOwned>(rest: Map<String, Value>) -> AppResult<T> {
+    serde_path_to_error::deserialize(Value::Object(rest))
+        .map_err(|e| AppError::Validation(vec![crate::http::json::field_error(&e)]))
+}
+
+fn optional(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<&str>,
+    parse: fn(&str) -> Result<String, String>,
+) -> Option<String> {
+    raw.and_then(|r| v.check(field, parse(r)))
+}
+
+/// Destruction witnesses: names, one line each.
+pub fn parse_witnesses(v: &mut Validator, raw: &[String]) -> Vec<String> {
+    raw.iter()
+        .enumerate()
+        .filter_map(|(i, w)| v.check(&format!("witnesses[{i}]"), parse_label(w)))
+        .collect()
+}
+
+/// Fields that are not descriptive: they change only through the event
+/// that means that change, never by correction.
+const NOT_DESCRIPTIVE: [&str; 12] = [
+    "id",
+    "status",
+    "responsible_agency_id",
+    "version",
+    "owner",
+    "custodian",
+    "markings",
+    "components",
+    "serial_normalized",
+    "created_at",
+    "updated_at",
+    "type",
+];
+
+fn parse_change(
+    v: &mut Validator,
+    name: &str,
+    value: &Value,
+    now: DateTime<Utc>,
+) -> Option<Change> {
+    let field = format!("changes.{name}");
+    if NOT_DESCRIPTIVE.contains(&name) {
+        v.push(
+            &field,
+            "is not a descriptive field: only the event that means the change may alter it",
+        );
+        return None;
+    }
+    let text = value.as_str();
+    let clearable = |v: &mut Validator| -> Option<Option<String>> {
+        match value {
+            Value::Null => Some(None),
+            Value::String(s) => v.check(&field, parse_label(s)).map(Some),
+            _ => {
+                v.push(&field, "must be a string or null");
+                None
+            }
+        }
+    };
+    let need_text = |v: &mut Validator| -> Option<&str> {
+        if text.is_none() {
+            v.push(&field, "must be a string");
+        }
+        text
+    };
+    match name {
+        "category" => need_text(v)
+            .and_then(|t| v.check(&field, Category::parse(t)))
+            .map(Change::Category),
+        "manufacturer" => need_text(v)
+            .and_then(|t| v.check(&field, parse_label(t)))
+            .map(Change::Manufacturer),
+        "model" => clearable(v).map(Change::Model),
+        "calibre" => clearable(v).map(Change::Calibre),
+        "notes" => match value {
+            Value::Null => Some(Change::Notes(None)),
+            Value::String(s) => v
+                .check(&field, parse_notes(s))
+                .map(|n| Change::Notes(Some(n))),
+            _ => {
+                v.push(&field, "must be a string or null");
+                None
+            }
+        },
+        "country_of_manufacture" => need_text(v)
+            .and_then(|t| v.check(&field, CountryCode::parse(t)))
+            .map(Change::CountryOfManufacture),
+        "serial_number" => need_text(v)
+            .and_then(|t| v.check(&field, SerialNumber::parse(t)))
+            .map(Change::SerialNumber),
+        "year_of_manufacture" => match value {
+            Value::Null => Some(Change::YearOfManufacture(None)),
+            other => match other.as_i64() {
+                Some(y) => v
+                    .check(&field, parse_year(y, now))
+                    .map(|y| Change::YearOfManufacture(Some(y))),
+                None => {
+                    v.push(&field, "must be a whole number or null");
+                    None
+                }
+            },
+        },
+        _ => {
+            v.push(&field, "is not a field of a firearm record");
+            None
+        }
+    }
+}
+
+fn holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<Holder> {
+    parse_holder(v, field, h)
+}
+
+/// Parses an event body. Unknown types and fields, missing required fields
+/// and invalid values are all 422, naming the field.
+pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
+    let Value::Object(mut map) = body else {
+        return Err(AppError::field("body", "must be a JSON object"));
+    };
+    let kind = match map.remove("type") {
+        Some(Value::String(t)) => EventType::parse(&t).map_err(|m| AppError::field("type", m))?,
+        Some(_) => return Err(AppError::field("type", "must be a string")),
+        None => return Err(AppError::field("type", "is required")),
+    };
+    let mut v = Validator::new();
+    let mut common = |name: &str,
+                      parse: fn(&str) -> Result<String, String>,
+                      v: &mut Validator|
+     -> Option<String> {
+        match map.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => v.check(name, parse(&s)),
+            Some(_) => {
+                v.push(name, "must be a string");
+                None
+            }
+        }
+    };
+    let occurred_raw = common("occurred_at", |s| Ok(s.to_string()), &mut v);
+    let location = common("location", parse_label, &mut v);
+    let reference = common("reference", parse_label, &mut v);
+    let notes = common("notes", parse_notes, &mut v).filter(|n| !n.is_empty());
+    let occurred_at = occurred_raw.and_then(|r| v.check("occurred_at", parse_occurred_at(&r, now)));
+
+    let action = match kind {
+        EventType::Registered => {
+            return Err(AppError::field(
+                "type",
+                "`registered` is written by registration itself",
+            ))
+        }
+        EventType::OwnershipTransfer => {
+            let raw: OwnershipRaw = fields(map)?;
+            let to = holder(&mut v, "to", &raw.to);
+            let authorization = v.check("authorization", parse_label(&raw.authorization));
+            to.zip(authorization)
+                .map(|(to, authorization)| Action::OwnershipTransfer { to, authorization })
+        }
+        EventType::CustodyTransfer => {
+            let raw: CustodyRaw = fields(map)?;
+            let to = holder(&mut v, "to", &raw.to);
+            let reason = optional(&mut v, "reason", raw.reason.as_deref(), parse_label);
+            to.map(|to| Action::CustodyTransfer { to, reason })
+        }
+        EventType::Export => {
+            let raw: ExportRaw = fields(map)?;
+            let to_country = v.check("to_country", CountryCode::parse(&raw.to_country));
+            let licence_number = v.check("licence_number", parse_label(&raw.licence_number));
+            let end_user_certificate = optional(
+                &mut v,
+                "end_user_certificate",
+                raw.end_user_certificate.as_deref(),
+                parse_label,
+            );
+            to_country
+                .zip(licence_number)
+                .map(|(to_country, licence_number)| Action::Export {
+                    to_country,
+                    licence_number,
+                    end_user_certificate,
+                })
+        }
+        EventType::Import => {
+            let raw: ImportRaw = fields(map)?;
+            let from_country = v.check("from_country", CountryCode::parse(&raw.from_country));
+            let licence_number = v.check("licence_number", parse_label(&raw.licence_number));
+            let marking = match &raw.marking {
+                Some(m) => parse_marking(&mut v, "marking", m, now).map(Some),
+                None => Some(None),
+            };
+            match (from_country, licence_number, marking) {
+                (Some(from_country), Some(licence_number), Some(marking)) => Some(Action::Import {
+                    from_country,
+                    licence_number,
+                    marking,
+                }),
+                _ => None,
+            }
+        }
+        EventType::MarkingAdded => {
+            let raw: MarkingRaw = fields(map)?;
+            parse_marking(&mut v, "marking", &raw.marking, now)
+                .map(|marking| Action::MarkingAdded { marking })
+        }
+        EventType::ReportedLost | EventType::ReportedStolen => {
+            let raw: ReportRaw = fields(map)?;
+            let r = optional(
+                &mut v,
+                "report_reference",
+                raw.report_reference.as_deref(),
+                parse_label,
+            );
+            Some(if kind == EventType::ReportedLost {
+                Action::ReportedLost {
+                    report_reference: r,
+                }
+            } else {
+                Action::ReportedStolen {
+                    report_reference: r,
+                }
+            })
+        }
+        EventType::Recovered => {
+            let raw: RecoveredRaw = fields(map)?;
+            match &raw.to {
+                Some(h) => holder(&mut v, "to", h).map(|to| Action::Recovered { to: Some(to) }),
+                None => Some(Action::Recovered { to: None }),
+            }
+        }
+        EventType::Seized => {
+            let raw: SeizedRaw = fields(map)?;
+            let case_reference = v.check("case_reference", parse_label(&raw.case_reference));
+            let to = holder(&mut v, "to", &raw.to);
+            case_reference
+                .zip(to)
+                .map(|(case_reference, to)| Action::Seized { case_reference, to })
+        }
+        EventType::Deactivated => {
+            let raw: DeactivatedRaw = fields(map)?;
+            let method = v.check("method", parse_label(&raw.method));
+            let certificate_reference = optional(
+                &mut v,
+                "certificate_reference",
+                raw.certificate_reference.as_deref(),
+                parse_label,
+            );
+            method.map(|method| Action::Deactivated {
+                method,
+                certificate_reference,
+            })
+        }
+        EventType::Destroyed => {
+            let raw: DestroyedRaw = fields(map)?;
+            let method = v.check("method", DestructionMethod::parse(&raw.method));
+            let certificate_reference = optional(
+                &mut v,
+                "certificate_reference",
+                raw.certificate_reference.as_deref(),
+                parse_label,
+            );
+            let witnesses = parse_witnesses(&mut v, &raw.witnesses);
+            method.map(|method| Action::Destroyed {
+                method,
+                certificate_reference,
+                witnesses,
+            })
+        }
+        EventType::Correction => {
+            let raw: CorrectionRaw = fields(map)?;
+            let reason = v.check("reason", parse_label(&raw.reason));
+            if raw.changes.is_empty() {
+                v.push("changes", "must name at least one field to correct");
+            }
+            let changes: Vec<Option<Change>> = raw
+                .changes
+                .iter()
+                .map(|(name, value)| parse_change(&mut v, name, value, now))
+                .collect();
+            let changes: Option<Vec<Change>> = changes.into_iter().collect();
+            reason
+                .zip(changes)
+                .map(|(reason, changes)| Action::Correction { changes, reason })
+        }
+    };
+    v.finish()?;
+    let action = action.ok_or_else(|| AppError::internal("validated event incomplete"))?;
+    Ok(EventInput {
+        occurred_at,
+        location,
+        reference,
+        notes,
+        action,
+    })
+}

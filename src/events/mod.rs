@@ -1,0 +1,290 @@
+//! The life of a firearm: recording events, batch destruction, and the
+//! custody history. Each change is one transaction that first takes the
+//! firearm (see `db::firearms::take_for_change`), so concurrent events on
+//! one firearm apply one after another and sequences stay gap-free.
+
+pub mod apply;
+pub mod input;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+use crate::auth::AuthUser;
+use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow};
+use crate::db::{self, DbConn, Pool};
+use crate::domain::lifecycle::transition;
+use crate::domain::{DestructionMethod, EventType, Role, Status};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::firearms::{self, Actor};
+use input::EventInput;
+
+fn event_row(
+    firearm: &FirearmRow,
+    actor: &Actor,
+    event_type: EventType,
+    occurred_at: Option<DateTime<Utc>>,
+    details: Value,
+    common: (Option<String>, Option<String>, Option<String>),
+) -> EventRow {
+    let recorded_at = db::now();
+    EventRow {
+        id: db::new_id(),
+        firearm_id: firearm.id.clone(),
+        // The firearm's version counts its events: registration is 1, and
+        // each event takes the version it bumped to.
+        sequence: firearm.version,
+        event_type: event_type.to_string(),
+        occurred_at: occurred_at.map_or(recorded_at, |t| t.naive_utc()),
+        recorded_at,
+        recorded_by_user_id: actor.user_id.clone(),
+        recorded_by_username: actor.username.clone(),
+        recorded_by_agency_id: Some(actor.agency_id.clone()),
+        details: details.to_string(),
+        location: common.0,
+        reference: common.1,
+        notes: common.2,
+    }
+}
+
+fn check_agencies_exist(c: &mut DbConn, ids: &[String]) -> AppResult<()> {
+    for id in ids {
+        if db::agencies::find(c, id)?.is_none() {
+            return Err(AppError::field("to.agency_id", "no agency has this id"));
+        }
+    }
+    Ok(())
+}
+
+/// Records one event on a firearm. With `expected_version`, only if the
+/// firearm is still at that version (412 otherwise).
+pub async fn record(
+    pool: &Pool,
+    actor: &Actor,
+    firearm_id: String,
+    expected_version: Option<i64>,
+    input: EventInput,
+) -> AppResult<(EventRow, FirearmRow)> {
+    let actor = actor.clone();
+    let written = db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let row = db::firearms::take_for_change(c, &firearm_id, expected_version)?;
+            check_agencies_exist(c, &input.action.agency_refs())?;
+            let applied = apply::apply(&row, &actor, &input, db::now())?;
+            let event = event_row(
+                &applied.row,
+                &actor,
+                input.action.event_type(),
+                input.occurred_at,
+                applied.details,
+                (input.location, input.reference, input.notes),
+            );
+            db::firearms::apply_change(c, &applied.row, &event)?;
+            if let Some((kind, text)) = applied.new_marking {
+                db::firearms::add_identifier(
+                    c,
+                    firearms::identifier(&row.id, 0, "marking", &kind, &text),
+                )?;
+            }
+            if applied.serial_changed {
+                let r = &applied.row;
+                db::firearms::set_serial_identifier(
+                    c,
+                    &r.id,
+                    &r.serial_number,
+                    &r.serial_normalized,
+                )?;
+            }
+            Ok((event, applied.row))
+        })
+    })
+    .await;
+    match written {
+        Err(AppError::Conflict { code: "duplicate_marking", .. }) => Err(AppError::conflict(
+            "duplicate_marking",
+            "the corrected marking (country of manufacture, manufacturer, serial number) belongs to another registered firearm",
+        )),
+        other => other,
+    }
+}
+
+/// Who may read a firearm's custody history: auditors, and the users of
+/// the agency responsible for it. To anyone else it does not exist (404).
+pub fn check_history_reader(user: &AuthUser, row: &FirearmRow) -> AppResult<()> {
+    firearms::require_reader(user)?;
+    if user.has(Role::Auditor)
+        || user.agency_id.as_deref() == Some(row.responsible_agency_id.as_str())
+    {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn history(
+    pool: &Pool,
+    user: &AuthUser,
+    id: String,
+) -> AppResult<(FirearmRow, Vec<EventRow>)> {
+    let row = firearms::get(pool, id).await?;
+    check_history_reader(user, &row)?;
+    let firearm_id = row.id.clone();
+    let events = db::run(pool, move |c| db::firearms::events(c, &firearm_id)).await?;
+    Ok((row, events))
+}
+
+/// A batch destruction, checked.
+pub struct BatchDestruction {
+    pub firearm_ids: Vec<String>,
+    pub method: DestructionMethod,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub location: Option<String>,
+    pub certificate_reference: Option<String>,
+    pub witnesses: Vec<String>,
+}
+
+pub const MAX_BATCH: usize = 10_000;
+
+/// Checks the ids of a batch: UUIDs, each listed once, at most 10,000.
+pub fn parse_batch_ids(raw: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if raw.is_empty() {
+        errors.push(FieldError::new(
+            "firearm_ids",
+            "must list at least one firearm",
+        ));
+    }
+    if raw.len() > MAX_BATCH {
+        errors.push(FieldError::new(
+            "firearm_ids",
+            format!("must list at most {MAX_BATCH} firearms"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for (i, id) in raw.iter().enumerate() {
+        match uuid::Uuid::parse_str(id) {
+            Ok(u) if !seen.insert(u) => errors.push(FieldError::new(
+                format!("firearm_ids[{i}]"),
+                "is listed twice",
+            )),
+            Ok(u) => ids.push(u.to_string()),
+            Err(_) => errors.push(FieldError::new(
+                format!("firearm_ids[{i}]"),
+                "must be a UUID",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ids)
+    } else {
+        Err(errors)
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DestructionFailure {
+    pub firearm_id: String,
+    /// `not_found`, `not_responsible` or `illegal_transition`.
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+/// Destroys every listed firearm, or none: if any cannot be destroyed by
+/// this caller, 409 lists each one with its reason.
+pub async fn destroy(
+    pool: &Pool,
+    actor: &Actor,
+    batch: BatchDestruction,
+) -> AppResult<(String, usize)> {
+    let actor = actor.clone();
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let mut failures = Vec::new();
+            let mut rows = Vec::new();
+            for id in &batch.firearm_ids {
+                let row = match db::firearms::take_for_change(c, id, None) {
+                    Ok(row) => row,
+                    Err(AppError::NotFound) => {
+                        failures.push(DestructionFailure {
+                            firearm_id: id.clone(),
+                            reason: "not_found",
+                            detail: "no firearm has this id".into(),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let status = Status::parse(&row.status).map_err(AppError::internal)?;
+                if row.responsible_agency_id != actor.agency_id {
+                    failures.push(DestructionFailure {
+                        firearm_id: id.clone(),
+                        reason: "not_responsible",
+                        detail: "another agency is responsible for this firearm".into(),
+                    });
+                } else if transition(status, EventType::Destroyed).is_none() {
+                    failures.push(DestructionFailure {
+                        firearm_id: id.clone(),
+                        reason: "illegal_transition",
+                        detail: format!("a firearm whose status is `{status}` cannot be destroyed"),
+                    });
+                } else {
+                    rows.push(row);
+                }
+            }
+            if !failures.is_empty() {
+                return Err(AppError::conflict(
+                    "destruction_rejected",
+                    format!(
+                        "{} of {} firearms cannot be destroyed by you; nothing was destroyed",
+                        failures.len(),
+                        batch.firearm_ids.len()
+                    ),
+                )
+                .with_extra(json!({"failures": failures})));
+            }
+            let destruction_id = db::new_id();
+            let now = db::now();
+            let mut events = Vec::with_capacity(rows.len());
+            for row in &mut rows {
+                let details = json!({
+                    "method": batch.method,
+                    "certificate_reference": batch.certificate_reference,
+                    "witnesses": batch.witnesses,
+                    "destruction_id": destruction_id,
+                    "status": {"old": row.status, "new": Status::Destroyed},
+                });
+                row.status = Status::Destroyed.to_string();
+                row.updated_at = now;
+                events.push(event_row(
+                    row,
+                    &actor,
+                    EventType::Destroyed,
+                    batch.occurred_at,
+                    details,
+                    (
+                        batch.location.clone(),
+                        batch.certificate_reference.clone(),
+                        None,
+                    ),
+                ));
+            }
+            let record = DestructionInsertForm {
+                id: destruction_id.clone(),
+                method: batch.method.to_string(),
+                occurred_at: batch.occurred_at.map_or(now, |t| t.naive_utc()),
+                location: batch.location.clone(),
+                certificate_reference: batch.certificate_reference.clone(),
+                witnesses: json!(batch.witnesses).to_string(),
+                firearm_count: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+                recorded_at: now,
+                recorded_by_user_id: actor.user_id.clone(),
+                recorded_by_agency_id: actor.agency_id.clone(),
+            };
+            db::firearms::record_destruction(c, &record, &rows, &events)?;
+            Ok((destruction_id, rows.len()))
+        })
+    })
+    .await
+}

@@ -1,0 +1,277 @@
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::json::ApiJson;
+use super::{etag, if_match, parse_id};
+use crate::auth::AuthUser;
+use crate::db::firearms::EventRow;
+use crate::domain::firearm::{parse_label, parse_occurred_at};
+use crate::domain::DestructionMethod;
+use crate::error::{checked, AppError, AppResult, Validator};
+use crate::events::{self, input, BatchDestruction};
+use crate::firearms::view::FirearmView;
+use crate::firearms::Actor;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordedBy {
+    pub user_id: String,
+    pub username: String,
+    pub agency_id: Option<String>,
+}
+
+/// One entry of a custody history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: String,
+    /// 1 for `registered`, then one more per event, with no gaps.
+    pub sequence: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened in the world, as the recorder said.
+    pub occurred_at: DateTime<Utc>,
+    /// When the registry wrote it.
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: RecordedBy,
+    pub location: Option<String>,
+    pub reference: Option<String>,
+    pub notes: Option<String>,
+    /// The fields of the event's type; for changes, old and new values.
+    #[schema(value_type = Object)]
+    pub details: Value,
+    /// The entry of the audit log that records this event, once integrated.
+    pub audit_seq: Option<i64>,
+}
+
+impl TryFrom<EventRow> for EventView {
+    type Error = AppError;
+    fn try_from(e: EventRow) -> AppResult<Self> {
+        Ok(Self {
+            details: serde_json::from_str(&e.details).map_err(AppError::internal)?,
+            id: e.id,
+            sequence: e.sequence,
+            kind: e.event_type,
+            occurred_at: e.occurred_at.and_utc(),
+            recorded_at: e.recorded_at.and_utc(),
+            recorded_by: RecordedBy {
+                user_id: e.recorded_by_user_id,
+                username: e.recorded_by_username,
+                agency_id: e.recorded_by_agency_id,
+            },
+            location: e.location,
+            reference: e.reference,
+            notes: e.notes,
+            audit_seq: None,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Recorded {
+    pub event: EventView,
+    pub firearm: FirearmView,
+}
+
+/// Records a lifecycle event on a firearm (registrars of the responsible
+/// agency; `seized` by a registrar of any agency).
+#[utoipa::path(post, path = "/v1/firearms/{id}/events", tag = "lifecycle", security(("bearer" = [])),
+    request_body(content = Object, description = "`{\"type\", \"occurred_at\", \"location\", \"reference\", \"notes\", ...fields of the type}`; see docs/lifecycle.md"),
+    params(("If-Match" = Option<String>, Header, description = "apply only to this version"),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses(
+        (status = 201, body = Recorded, headers(("ETag" = String))),
+        (status = 403, body = crate::http::Problem),
+        (status = 404, body = crate::http::Problem),
+        (status = 409, description = "illegal_transition, with current_status and allowed_events", body = crate::http::Problem),
+        (status = 412, body = crate::http::Problem),
+        (status = 422, body = crate::http::Problem)))]
+pub async fn record(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<Value>,
+) -> AppResult<HttpResponse> {
+    let actor = Actor::registrar(&user)?;
+    let id = parse_id(&id)?;
+    let expected = if_match(&req)?;
+    let input = input::parse(body.0, Utc::now())?;
+    let (event, firearm) = events::record(&state.pool, &actor, id, expected, input).await?;
+    let version = firearm.version;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(version))
+        .json(Recorded {
+            event: EventView::try_from(event)?,
+            firearm: FirearmView::try_from(firearm)?,
+        }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct History {
+    pub firearm_id: String,
+    pub events: Vec<EventView>,
+}
+
+/// CSV columns of a history, in order.
+const CSV_HEADER: [&str; 14] = [
+    "sequence",
+    "type",
+    "occurred_at",
+    "recorded_at",
+    "recorded_by",
+    "recorded_by_user_id",
+    "recorded_by_agency_id",
+    "location",
+    "reference",
+    "notes",
+    "details",
+    "audit_seq",
+    "event_id",
+    "firearm_id",
+];
+
+fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::internal(e);
+    w.write_record(CSV_HEADER).map_err(fail)?;
+    for e in events {
+        let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        w.write_record([
+            e.sequence.to_string(),
+            e.kind.clone(),
+            time(&e.occurred_at),
+            time(&e.recorded_at),
+            e.recorded_by.username.clone(),
+            e.recorded_by.user_id.clone(),
+            e.recorded_by.agency_id.clone().unwrap_or_default(),
+            e.location.clone().unwrap_or_default(),
+            e.reference.clone().unwrap_or_default(),
+            e.notes.clone().unwrap_or_default(),
+            e.details.to_string(),
+            e.audit_seq.map(|s| s.to_string()).unwrap_or_default(),
+            e.id.clone(),
+            firearm_id.to_string(),
+        ])
+        .map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.to_ascii_lowercase().contains("text/csv"))
+}
+
+/// The custody history, oldest first: JSON, or CSV with `Accept: text/csv`.
+/// For auditors and the responsible agency's users; 404 for anyone else.
+#[utoipa::path(get, path = "/v1/firearms/{id}/history", tag = "lifecycle", security(("bearer" = [])),
+    responses(
+        (status = 200, body = History, content_type = "application/json"),
+        (status = 200, description = "with Accept: text/csv: a header row and one row per event", content_type = "text/csv", body = String),
+        (status = 404, body = crate::http::Problem)))]
+pub async fn history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let (firearm, rows) = events::history(&state.pool, &user, id).await?;
+    let events = rows
+        .into_iter()
+        .map(EventView::try_from)
+        .collect::<AppResult<Vec<_>>>()?;
+    if wants_csv(&req) {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(history_csv(&firearm.id, &events)?));
+    }
+    Ok(HttpResponse::Ok().json(History {
+        firearm_id: firearm.id,
+        events,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestructionRequest {
+    pub firearm_ids: Vec<String>,
+    /// cutting, crushing, shredding, smelting, burning, detonation or other.
+    pub method: String,
+    pub occurred_at: Option<String>,
+    pub location: Option<String>,
+    pub certificate_reference: Option<String>,
+    #[serde(default)]
+    pub witnesses: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DestructionResult {
+    pub id: String,
+    pub count: usize,
+}
+
+impl DestructionRequest {
+    fn parse(self) -> AppResult<BatchDestruction> {
+        let mut v = Validator::new();
+        let now = Utc::now();
+        let ids = match events::parse_batch_ids(&self.firearm_ids) {
+            Ok(ids) => Some(ids),
+            Err(errors) => {
+                for e in errors {
+                    v.push(&e.field, e.message);
+                }
+                None
+            }
+        };
+        let method = v.check("method", DestructionMethod::parse(&self.method));
+        let occurred_at = self
+            .occurred_at
+            .as_deref()
+            .and_then(|t| v.check("occurred_at", parse_occurred_at(t, now)));
+        let location = self
+            .location
+            .as_deref()
+            .and_then(|l| v.check("location", parse_label(l)));
+        let certificate_reference = self
+            .certificate_reference
+            .as_deref()
+            .and_then(|c| v.check("certificate_reference", parse_label(c)));
+        let witnesses = input::parse_witnesses(&mut v, &self.witnesses);
+        v.finish()?;
+        Ok(BatchDestruction {
+            firearm_ids: checked(ids)?,
+            method: checked(method)?,
+            occurred_at,
+            location,
+            certificate_reference,
+            witnesses,
+        })
+    }
+}
+
+/// Destroys a batch of firearms atomically: all of them, or none.
+#[utoipa::path(post, path = "/v1/destructions", tag = "lifecycle", request_body = DestructionRequest,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    responses(
+        (status = 201, body = DestructionResult),
+        (status = 403, body = crate::http::Problem),
+        (status = 409, description = "destruction_rejected: failures lists each firearm and why", body = crate::http::Problem),
+        (status = 422, body = crate::http::Problem)))]
+pub async fn destroy(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: ApiJson<DestructionRequest>,
+) -> AppResult<HttpResponse> {
+    let actor = Actor::registrar(&user)?;
+    let batch = body.0.parse()?;
+    let (id, count) = events::destroy(&state.pool, &actor, batch).await?;
+    Ok(HttpResponse::Created().json(DestructionResult { id, count }))
+}
