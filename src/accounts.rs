@@ -1,6 +1,7 @@
 //! Agencies and users: the rules of who may create and change which
 //! accounts. Handlers and the command line both come through here.
 
+use crate::audit::{self, content, AuditActor, Entry};
 use crate::auth::{password, AuthUser};
 use crate::db::{self, agencies, users, DbConn, Pool};
 use crate::domain::{AgencyKind, AgencyName, CountryCode, Password, Role, Roles, Username};
@@ -19,7 +20,27 @@ pub struct NewUser {
     pub roles: Roles,
 }
 
-pub async fn create_agency(pool: &Pool, new: NewAgency) -> AppResult<agencies::AgencyRow> {
+fn agency_entry(action: &str, row: &agencies::AgencyRow) -> Entry {
+    let state = content::agency(row);
+    Entry::new(action, format!("agency:{}", row.id), state.clone())
+        .subject(format!("agency:{}", row.id), state)
+}
+
+fn user_entry(action: &str, row: &users::UserRow) -> Entry {
+    let state = content::user(row);
+    let mut shown = state.clone();
+    // The entry shows the account, never its password hash; the state
+    // digest still covers the hash.
+    shown["password_hash"] = serde_json::Value::Null;
+    Entry::new(action, format!("user:{}", row.id), shown).subject(format!("user:{}", row.id), state)
+}
+
+pub async fn create_agency(
+    pool: &Pool,
+    actor: &AuditActor,
+    new: NewAgency,
+) -> AppResult<agencies::AgencyRow> {
+    let actor = actor.clone();
     let now = db::now();
     let form = agencies::AgencyInsertForm {
         id: db::new_id(),
@@ -32,7 +53,11 @@ pub async fn create_agency(pool: &Pool, new: NewAgency) -> AppResult<agencies::A
         updated_at: now,
     };
     db::run(pool, move |c| {
-        db::write_tx(c, |c| agencies::insert(c, &form))
+        db::write_tx(c, |c| {
+            let row = agencies::insert(c, &form)?;
+            audit::queue(c, &actor, vec![agency_entry("agency.created", &row)])?;
+            Ok(row)
+        })
     })
     .await
 }
@@ -62,12 +87,17 @@ pub async fn create_user(
             "only a system administrator may grant system_admin",
         ));
     }
-    insert_user(pool, new).await
+    insert_user(pool, &caller.audit_actor(), new).await
 }
 
 /// Hashes the password off the runtime and writes the user, checking that
 /// the agency exists in the same transaction.
-pub async fn insert_user(pool: &Pool, new: NewUser) -> AppResult<users::UserRow> {
+pub async fn insert_user(
+    pool: &Pool,
+    actor: &AuditActor,
+    new: NewUser,
+) -> AppResult<users::UserRow> {
+    let actor = actor.clone();
     let secret = new.password.expose().to_string();
     let hash = actix_web::web::block(move || password::hash(&secret)).await??;
     let now = db::now();
@@ -86,7 +116,9 @@ pub async fn insert_user(pool: &Pool, new: NewUser) -> AppResult<users::UserRow>
     db::run(pool, move |c| {
         db::write_tx(c, |c| {
             ensure_agency(c, form.agency_id.as_deref())?;
-            users::insert(c, &form)
+            let row = users::insert(c, &form)?;
+            audit::queue(c, &actor, vec![user_entry("user.created", &row)])?;
+            Ok(row)
         })
     })
     .await
@@ -125,8 +157,13 @@ pub async fn disable_user(pool: &Pool, caller: &AuthUser, id: String) -> AppResu
     if row.disabled {
         return Ok(row);
     }
+    let actor = caller.audit_actor();
     db::run(pool, move |c| {
-        db::write_tx(c, |c| users::set_disabled(c, &row.id, db::now()))
+        db::write_tx(c, |c| {
+            let row = users::set_disabled(c, &row.id, db::now())?;
+            audit::queue(c, &actor, vec![user_entry("user.disabled", &row)])?;
+            Ok(row)
+        })
     })
     .await
 }
@@ -147,9 +184,12 @@ pub async fn set_roles(
         ));
     }
     let stored = roles.to_stored();
+    let actor = caller.audit_actor();
     db::run(pool, move |c| {
         db::write_tx(c, |c| {
-            users::set_roles(c, &row.id, &stored, if_match, db::now())
+            let row = users::set_roles(c, &row.id, &stored, if_match, db::now())?;
+            audit::queue(c, &actor, vec![user_entry("user.roles_changed", &row)])?;
+            Ok(row)
         })
     })
     .await
@@ -177,7 +217,12 @@ pub async fn bootstrap_admin(
         agency_id: None,
         roles: Roles::parse(&["system_admin"])?,
     };
-    match insert_user(pool, new).await {
+    let actor = AuditActor {
+        username: Some("registry".into()),
+        request_id: "bootstrap".into(),
+        ..AuditActor::default()
+    };
+    match insert_user(pool, &actor, new).await {
         Ok(_) => Ok(generated.then_some(secret)),
         // Another process bootstrapped at the same moment.
         Err(AppError::Conflict { .. }) => Ok(None),

@@ -127,6 +127,7 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
             username: user.username,
             agency_id: user.agency_id,
             roles,
+            request_id: format!("cli-{}", uuid::Uuid::now_v7()),
         };
         let actor = Actor::registrar(&auth).map_err(describe)?;
         let rows = actix_web::web::block(move || firearms::import::read_rows(file, format))
@@ -160,6 +161,12 @@ fn read_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// The operating-system user running the command line, for the audit log.
+fn whoami() -> String {
+    let name = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("cli:{name}")
+}
+
 fn create_user(args: CreateUserArgs, settings: &Settings) -> Result<(), String> {
     let username = Username::parse(&args.username).map_err(|e| format!("username {e}"))?;
     let roles = Roles::parse(&args.roles)?;
@@ -180,8 +187,13 @@ fn create_user(args: CreateUserArgs, settings: &Settings) -> Result<(), String> 
         agency_id,
         roles,
     };
+    let actor = crate::audit::AuditActor {
+        username: Some(whoami()),
+        request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+        ..Default::default()
+    };
     let row = actix_web::rt::System::new()
-        .block_on(accounts::insert_user(&pool, new))
+        .block_on(accounts::insert_user(&pool, &actor, new))
         .map_err(|e| match e {
             crate::error::AppError::Validation(errs) => errs
                 .iter()

@@ -18,9 +18,18 @@ pub struct Settings {
     /// that sets it), for login throttling.
     pub trust_forwarded_for: bool,
     pub log_json: bool,
+    /// The audit log's signing key file (C2SP private key text); default
+    /// `<data dir>/audit_key`, generated on first start.
+    pub audit_key_file: Option<PathBuf>,
+    /// The origin line of the audit log's checkpoints.
+    pub audit_origin: String,
+    /// Leave queued audit entries unintegrated (for benchmarks and
+    /// maintenance); they are integrated once a sequencer runs again.
+    pub audit_sequencer_paused: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
+pub const DEFAULT_AUDIT_ORIGIN: &str = "registry.local/audit";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -52,6 +61,10 @@ impl Settings {
             workers: parse_var("REGISTRY_WORKERS")?,
             trust_forwarded_for: parse_var("REGISTRY_TRUST_FORWARDED_FOR")?.unwrap_or(false),
             log_json: var("REGISTRY_LOG_FORMAT").is_some_and(|v| v == "json"),
+            audit_key_file: var("REGISTRY_AUDIT_KEY_FILE").map(PathBuf::from),
+            audit_origin: var("REGISTRY_AUDIT_ORIGIN")
+                .unwrap_or_else(|| DEFAULT_AUDIT_ORIGIN.into()),
+            audit_sequencer_paused: var("REGISTRY_AUDIT_SEQUENCER").is_some_and(|v| v == "paused"),
         })
     }
 }

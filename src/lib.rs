@@ -1,6 +1,7 @@
 //! A weapons marking and record-keeping registry: see README.md and docs/.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -6,7 +6,12 @@ use std::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::accounts;
+use crate::audit::sequencer::{self, AuditLog};
+use crate::audit::signing::NoteKey;
 use crate::auth::TokenKeys;
 use crate::config::{redact_url, Settings};
 use crate::db::{self, DbTarget};
@@ -17,6 +22,23 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    stop_sequencer: Arc<AtomicBool>,
+}
+
+/// Loads (or creates) the audit signing key and signs the empty tree once.
+fn open_audit_log(settings: &Settings, pool: &db::Pool) -> Result<AuditLog, String> {
+    let path = settings
+        .audit_key_file
+        .clone()
+        .unwrap_or_else(|| settings.data_dir.join("audit_key"));
+    let key = NoteKey::load_or_create(&path, &settings.audit_origin)?;
+    let log = AuditLog {
+        origin: settings.audit_origin.clone(),
+        key,
+    };
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    sequencer::ensure_genesis(&mut conn, &log).map_err(|e| e.to_string())?;
+    Ok(log)
 }
 
 /// Opens the database named by the settings and brings its schema up to date.
@@ -53,6 +75,13 @@ impl Application {
             &settings.data_dir,
             settings.token_ttl_secs,
         )?;
+        let audit = Arc::new(open_audit_log(&settings, &pool)?);
+        let stop_sequencer = Arc::new(AtomicBool::new(false));
+        if settings.audit_sequencer_paused {
+            tracing::warn!("audit sequencer paused: entries queue up until it runs again");
+        } else {
+            sequencer::spawn(pool.clone(), audit.clone(), stop_sequencer.clone())?;
+        }
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -62,6 +91,7 @@ impl Application {
             tokens,
             settings,
             metrics: Metrics::default(),
+            audit,
         });
         let openapi = ApiDoc::openapi();
         let mut server = HttpServer::new(move || {
@@ -80,7 +110,11 @@ impl Application {
         }
         let server = server.listen(listener).map_err(|e| e.to_string())?.run();
         tracing::info!(port, "registry listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            stop_sequencer,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -92,6 +126,8 @@ impl Application {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.stop_sequencer.store(true, Ordering::Relaxed);
+        result
     }
 }

@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use crate::audit::sequencer::AuditLog;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db::Pool;
@@ -9,4 +12,5 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub settings: Settings,
     pub metrics: Metrics,
+    pub audit: Arc<AuditLog>,
 }

@@ -17,6 +17,8 @@ pub struct AuthUser {
     pub username: String,
     pub agency_id: Option<String>,
     pub roles: Roles,
+    /// The request this user is making, for the audit log.
+    pub request_id: String,
 }
 
 impl AuthUser {
@@ -37,15 +39,35 @@ impl AuthUser {
         }
     }
 
-    fn from_row(row: UserRow) -> AppResult<Self> {
+    /// The audit log's view of this user.
+    pub fn audit_actor(&self) -> crate::audit::AuditActor {
+        crate::audit::AuditActor {
+            user_id: Some(self.id.clone()),
+            username: Some(self.username.clone()),
+            agency_id: self.agency_id.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    fn from_row(row: UserRow, request_id: String) -> AppResult<Self> {
         let roles = Roles::from_stored(&row.roles).map_err(AppError::internal)?;
         Ok(Self {
             id: row.id,
             username: row.username,
             agency_id: row.agency_id,
             roles,
+            request_id,
         })
     }
+}
+
+/// The id the request-id middleware gave this request.
+pub fn request_id(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<crate::http::observe::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
 }
 
 /// The token in `Authorization: Bearer <token>`, if the header is usable.
@@ -79,6 +101,7 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let request_id = request_id(req);
         let claims = bearer_token(req).and_then(|t| {
             state
                 .as_ref()
@@ -95,7 +118,7 @@ impl FromRequest for AuthUser {
                     "account_disabled",
                     "this account has been disabled",
                 )),
-                Some(row) => AuthUser::from_row(row),
+                Some(row) => AuthUser::from_row(row, request_id),
                 None => Err(AppError::unauthorized(
                     "invalid_token",
                     "the access token is not valid",

@@ -4,7 +4,10 @@
 
 use chrono::Duration;
 
+use serde_json::json;
+
 use super::password;
+use crate::audit::{self, AuditActor, Entry};
 use crate::db::{self, logins, logins::Subject, Pool};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -24,6 +27,7 @@ pub async fn login(
     username: &str,
     password: String,
     client_ip: String,
+    request_id: String,
 ) -> AppResult<Issued> {
     let key = username.trim().to_ascii_lowercase();
     check_throttle(&state.pool, &key, &client_ip).await?;
@@ -41,11 +45,29 @@ pub async fn login(
     })
     .await?;
 
+    let mut actor = AuditActor {
+        username: Some(username.trim().to_string()),
+        request_id,
+        ..AuditActor::default()
+    };
+    let content = json!({"username": key, "client_ip": client_ip});
     match user {
         Some(user) if matches && !user.disabled => {
             let now = db::now();
+            actor.user_id = Some(user.id.clone());
+            actor.agency_id = user.agency_id.clone();
             let id = user.id.clone();
-            db::run(&state.pool, move |c| db::users::record_login(c, &id, now)).await?;
+            db::run(&state.pool, move |c| {
+                db::write_tx(c, |c| {
+                    db::users::record_login(c, &id, now)?;
+                    audit::queue(
+                        c,
+                        &actor,
+                        vec![Entry::new("auth.login", format!("user:{id}"), content)],
+                    )
+                })
+            })
+            .await?;
             Ok(Issued {
                 access_token: state.tokens.issue(&user.id)?,
                 expires_in: state.tokens.ttl_secs,
@@ -54,7 +76,15 @@ pub async fn login(
         _ => {
             let now = db::now();
             db::run(&state.pool, move |c| {
-                logins::record_failure(c, &key, &client_ip, now)
+                db::write_tx(c, |c| {
+                    logins::record_failure(c, &key, &client_ip, now)?;
+                    let target = format!("username:{key}");
+                    audit::queue(
+                        c,
+                        &actor,
+                        vec![Entry::new("auth.login_failed", target, content)],
+                    )
+                })
             })
             .await?;
             Err(AppError::unauthorized(

@@ -86,23 +86,6 @@ pub struct Registration {
     pub event: EventRow,
 }
 
-/// Rows per multi-row INSERT: well under both backends' bind limits.
-const CHUNK: usize = 400;
-
-/// Multi-row inserts do not compile on the multi-backend connection, so
-/// this is the one place that runs them on the concrete connections.
-macro_rules! insert_chunks {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(CHUNK) {
-            match $conn {
-                DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c),
-                DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c),
-            }
-            .map_err(map_insert_error)?;
-        }
-    };
-}
-
 fn map_insert_error(e: diesel::result::Error) -> AppError {
     if is_unique_violation(&e) {
         AppError::conflict(
@@ -119,14 +102,19 @@ fn map_insert_error(e: diesel::result::Error) -> AppError {
 pub fn insert(conn: &mut DbConn, regs: &[Registration]) -> AppResult<()> {
     let firearm_rows: Vec<&FirearmRow> = regs.iter().map(|r| &r.firearm).collect();
     let firearm_rows: Vec<FirearmRow> = firearm_rows.into_iter().cloned().collect();
-    insert_chunks!(conn, firearms::table, firearm_rows);
+    crate::insert_chunks!(conn, firearms::table, firearm_rows, map_insert_error);
     let identifiers: Vec<IdentifierInsertForm> = regs
         .iter()
         .flat_map(|r| r.identifiers.iter().cloned())
         .collect();
-    insert_chunks!(conn, firearm_identifiers::table, identifiers);
+    crate::insert_chunks!(
+        conn,
+        firearm_identifiers::table,
+        identifiers,
+        map_insert_error
+    );
     let events: Vec<EventRow> = regs.iter().map(|r| r.event.clone()).collect();
-    insert_chunks!(conn, firearm_events::table, events);
+    crate::insert_chunks!(conn, firearm_events::table, events, map_insert_error);
     Ok(())
 }
 
@@ -220,7 +208,7 @@ pub fn record_destruction(
             .set(row)
             .execute(conn)?;
     }
-    insert_chunks!(conn, firearm_events::table, events);
+    crate::insert_chunks!(conn, firearm_events::table, events, map_insert_error);
     Ok(())
 }
 
@@ -290,6 +278,30 @@ pub fn page(
         q = q.filter(firearms::id.gt(after.to_string()));
     }
     Ok(q.load(conn)?)
+}
+
+pub fn find_event(conn: &mut DbConn, id: &str) -> AppResult<Option<EventRow>> {
+    Ok(firearm_events::table
+        .find(id)
+        .select(firearm_events::all_columns)
+        .first(conn)
+        .optional()?)
+}
+
+/// A firearm's history with each event's audit seq (None until integrated).
+pub fn events_with_seq(
+    conn: &mut DbConn,
+    firearm_id: &str,
+) -> AppResult<Vec<(EventRow, Option<i64>)>> {
+    use super::schema::audit_entries;
+    Ok(firearm_events::table
+        .left_join(
+            audit_entries::table.on(audit_entries::event_id.eq(firearm_events::id.nullable())),
+        )
+        .filter(firearm_events::firearm_id.eq(firearm_id))
+        .order(firearm_events::sequence.asc())
+        .select((firearm_events::all_columns, audit_entries::seq.nullable()))
+        .load(conn)?)
 }
 
 pub fn events(conn: &mut DbConn, firearm_id: &str) -> AppResult<Vec<EventRow>> {

@@ -3,6 +3,7 @@
 //! differ, the `match` on [`DbConn`] stays inside this module.
 
 pub mod agencies;
+pub mod audit;
 pub mod firearms;
 pub mod idempotency;
 pub mod logins;
@@ -124,6 +125,26 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
         false
     }
+}
+
+/// Rows per multi-row INSERT: well under both backends' bind limits.
+pub const CHUNK: usize = 400;
+
+/// Multi-row inserts do not compile on the multi-backend connection, so
+/// this is the one place that runs them on the concrete connections.
+#[macro_export]
+macro_rules! insert_chunks {
+    ($conn:expr, $table:expr, $rows:expr, $map_err:expr) => {
+        for chunk in $rows.chunks($crate::db::CHUNK) {
+            match $conn {
+                $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c),
+                $crate::db::DbConn::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)
+                }
+            }
+            .map_err($map_err)?;
+        }
+    };
 }
 
 /// Builds the pool. SQLite has one writer, so a small pool contends less.

@@ -124,6 +124,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_entries (id) {
+        id -> Text,
+        seq -> Nullable<BigInt>,
+        at -> Timestamp,
+        actor_user_id -> Nullable<Text>,
+        actor_username -> Nullable<Text>,
+        actor_agency_id -> Nullable<Text>,
+        action -> Text,
+        target -> Text,
+        request_id -> Text,
+        event_id -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        canonical -> Text,
+        leaf_hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_nodes (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_heads (size) {
+        size -> BigInt,
+        root_hash -> Text,
+        at -> Timestamp,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
+    audit_state (id) {
+        id -> Integer,
+        size -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> agencies (agency_id));
 diesel::joinable!(firearm_identifiers -> firearms (firearm_id));
 diesel::joinable!(firearm_events -> firearms (firearm_id));
@@ -136,4 +178,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     firearm_identifiers,
     firearm_events,
     destructions,
+    audit_entries,
+    audit_nodes,
+    audit_heads,
+    audit_state,
 );

@@ -81,6 +81,11 @@ pub async fn record(
                 (input.location, input.reference, input.notes),
             );
             db::firearms::apply_change(c, &applied.row, &event)?;
+            crate::audit::queue(
+                c,
+                &actor.audit_actor(),
+                vec![firearms::audit_entry(&applied.row, &event)],
+            )?;
             if let Some((kind, text)) = applied.new_marking {
                 db::firearms::add_identifier(
                     c,
@@ -126,11 +131,11 @@ pub async fn history(
     pool: &Pool,
     user: &AuthUser,
     id: String,
-) -> AppResult<(FirearmRow, Vec<EventRow>)> {
+) -> AppResult<(FirearmRow, Vec<(EventRow, Option<i64>)>)> {
     let row = firearms::get(pool, id).await?;
     check_history_reader(user, &row)?;
     let firearm_id = row.id.clone();
-    let events = db::run(pool, move |c| db::firearms::events(c, &firearm_id)).await?;
+    let events = db::run(pool, move |c| db::firearms::events_with_seq(c, &firearm_id)).await?;
     Ok((row, events))
 }
 
@@ -283,6 +288,16 @@ pub async fn destroy(
                 recorded_by_agency_id: actor.agency_id.clone(),
             };
             db::firearms::record_destruction(c, &record, &rows, &events)?;
+            let mut entries: Vec<crate::audit::Entry> =
+                rows.iter().zip(&events).map(|(r, e)| firearms::audit_entry(r, e)).collect();
+            entries.push(crate::audit::Entry::new(
+                "destruction.recorded",
+                format!("destruction:{destruction_id}"),
+                json!({"id": record.id, "method": record.method, "occurred_at": crate::audit::content::time(&record.occurred_at),
+                       "location": record.location, "certificate_reference": record.certificate_reference,
+                       "witnesses": batch.witnesses, "firearm_ids": batch.firearm_ids}),
+            ));
+            crate::audit::queue(c, &actor.audit_actor(), entries)?;
             Ok((destruction_id, rows.len()))
         })
     })

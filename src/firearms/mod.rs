@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+use crate::audit;
 use crate::auth::AuthUser;
 use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, Pool};
@@ -23,6 +24,7 @@ pub struct Actor {
     pub user_id: String,
     pub username: String,
     pub agency_id: String,
+    pub request_id: String,
 }
 
 impl Actor {
@@ -37,8 +39,33 @@ impl Actor {
             user_id: user.id.clone(),
             username: user.username.clone(),
             agency_id,
+            request_id: user.request_id.clone(),
         })
     }
+
+    pub fn audit_actor(&self) -> crate::audit::AuditActor {
+        crate::audit::AuditActor {
+            user_id: Some(self.user_id.clone()),
+            username: Some(self.username.clone()),
+            agency_id: Some(self.agency_id.clone()),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// The audit entry of a firearm change: the event it records, and the
+/// firearm's state after it.
+pub fn audit_entry(firearm: &FirearmRow, event: &EventRow) -> audit::Entry {
+    audit::Entry::new(
+        format!("firearm.{}", event.event_type),
+        format!("firearm:{}", firearm.id),
+        audit::content::event(event),
+    )
+    .event(&event.id)
+    .subject(
+        format!("firearm:{}", firearm.id),
+        audit::content::firearm(firearm),
+    )
 }
 
 /// Firearm records are national: every user may read them, except system
@@ -220,6 +247,7 @@ fn duplicate(existing_id: &str) -> AppError {
 /// event, in one transaction.
 pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<FirearmRow> {
     let reg = registration(actor, &new, Utc::now());
+    let actor = actor.clone();
     let key = new.unique_key();
     let written = db::run(pool, move |c| {
         db::write_tx(c, |c| {
@@ -228,6 +256,11 @@ pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<
                 return Err(AppError::Validation(errors));
             }
             db::firearms::insert(c, std::slice::from_ref(&reg))?;
+            audit::queue(
+                c,
+                &actor.audit_actor(),
+                vec![audit_entry(&reg.firearm, &reg.event)],
+            )?;
             Ok(reg.firearm)
         })
     })
@@ -354,6 +387,14 @@ pub async fn import(
             }
             let (numbers, regs): (Vec<usize>, Vec<Registration>) = good.into_iter().unzip();
             db::firearms::insert(c, &regs)?;
+            let mut entries: Vec<audit::Entry> = regs.iter().map(|r| audit_entry(&r.firearm, &r.event)).collect();
+            entries.push(audit::Entry::new(
+                "firearm.import",
+                format!("agency:{}", actor.agency_id),
+                json!({"mode": if partial { "partial" } else { "all" }, "received": received,
+                       "firearm_ids": regs.iter().map(|r| r.firearm.id.as_str()).collect::<Vec<_>>()}),
+            ));
+            audit::queue(c, &actor.audit_actor(), entries)?;
             let firearms: Vec<ImportedRow> = numbers
                 .into_iter()
                 .zip(regs)

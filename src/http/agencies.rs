@@ -80,7 +80,7 @@ pub async fn create(
 ) -> AppResult<HttpResponse> {
     user.require_any(&[Role::SystemAdmin])?;
     let new = body.0.parse()?;
-    let row = accounts::create_agency(&state.pool, new).await?;
+    let row = accounts::create_agency(&state.pool, &user.audit_actor(), new).await?;
     let location = format!("/v1/agencies/{}", row.id);
     Ok(created(&location, row.version, AgencyView::from(row)))
 }

@@ -56,7 +56,8 @@ pub async fn login(
 ) -> AppResult<web::Json<TokenResponse>> {
     let ApiJson(body) = body;
     let ip = client_ip(&req, state.settings.trust_forwarded_for);
-    let issued = login::login(&state, &body.username, body.password, ip).await?;
+    let request_id = crate::auth::extractor::request_id(&req);
+    let issued = login::login(&state, &body.username, body.password, ip, request_id).await?;
     Ok(web::Json(TokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer",

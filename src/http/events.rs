@@ -185,7 +185,12 @@ pub async fn history(
     let (firearm, rows) = events::history(&state.pool, &user, id).await?;
     let events = rows
         .into_iter()
-        .map(EventView::try_from)
+        .map(|(row, seq)| {
+            EventView::try_from(row).map(|mut v| {
+                v.audit_seq = seq;
+                v
+            })
+        })
         .collect::<AppResult<Vec<_>>>()?;
     if wants_csv(&req) {
         return Ok(HttpResponse::Ok()

@@ -123,6 +123,9 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         workers: Some(2),
         trust_forwarded_for: false,
         log_json: false,
+        audit_key_file: None,
+        audit_origin: "registry.test/audit".into(),
+        audit_sequencer_paused: false,
     }
 }
 

@@ -1,0 +1,139 @@
+//! What an audit entry vouches for: the canonical content of the rows a
+//! change wrote. Verification recomputes these from the rows as they are
+//! now, so a row changed behind the registry's back no longer matches.
+
+use chrono::NaiveDateTime;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::db::agencies::AgencyRow;
+use crate::db::firearms::{EventRow, FirearmRow};
+use crate::db::users::UserRow;
+
+/// Times as canonical text: UTC, always six fractional digits.
+pub fn time(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// JSON with object keys sorted at every level and no whitespace, so the
+/// same content always gives the same bytes.
+pub fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical_json(&map[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+pub fn digest(v: &Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(v).as_bytes()))
+}
+
+fn stored_json(text: &str) -> Value {
+    // A stored JSON column that no longer parses is itself tampering; its
+    // raw text then goes into the digest, which will not match.
+    serde_json::from_str(text).unwrap_or_else(|_| Value::from(text))
+}
+
+pub fn event(e: &EventRow) -> Value {
+    json!({
+        "id": e.id,
+        "firearm_id": e.firearm_id,
+        "sequence": e.sequence,
+        "type": e.event_type,
+        "occurred_at": time(&e.occurred_at),
+        "recorded_at": time(&e.recorded_at),
+        "recorded_by_user_id": e.recorded_by_user_id,
+        "recorded_by_username": e.recorded_by_username,
+        "recorded_by_agency_id": e.recorded_by_agency_id,
+        "details": stored_json(&e.details),
+        "location": e.location,
+        "reference": e.reference,
+        "notes": e.notes,
+    })
+}
+
+pub fn firearm(r: &FirearmRow) -> Value {
+    json!({
+        "id": r.id,
+        "category": r.category,
+        "manufacturer": r.manufacturer,
+        "manufacturer_key": r.manufacturer_key,
+        "model": r.model,
+        "calibre": r.calibre,
+        "country_of_manufacture": r.country_of_manufacture,
+        "year_of_manufacture": r.year_of_manufacture,
+        "serial_number": r.serial_number,
+        "serial_normalized": r.serial_normalized,
+        "markings": stored_json(&r.markings),
+        "components": stored_json(&r.components),
+        "status": r.status,
+        "owner": stored_json(&r.owner),
+        "custodian": r.custodian.as_deref().map(stored_json),
+        "responsible_agency_id": r.responsible_agency_id,
+        "notes": r.notes,
+        "version": r.version,
+        "created_at": time(&r.created_at),
+        "updated_at": time(&r.updated_at),
+    })
+}
+
+pub fn agency(r: &AgencyRow) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "country": r.country,
+        "kind": r.kind,
+        "version": r.version,
+        "created_at": time(&r.created_at),
+        "updated_at": time(&r.updated_at),
+    })
+}
+
+/// A user's state, password hash included (replacing it in the database is
+/// taking over the account); the last login time is not state.
+pub fn user(r: &UserRow) -> Value {
+    json!({
+        "id": r.id,
+        "username": r.username,
+        "password_hash": r.password_hash,
+        "agency_id": r.agency_id,
+        "roles": r.roles,
+        "disabled": r.disabled,
+        "version": r.version,
+        "created_at": time(&r.created_at),
+        "updated_at": time(&r.updated_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let a = json!({"b": 1, "a": {"d": [1, {"z": 0, "y": "é\n"}], "c": null}});
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":null,"d":[1,{"y":"é\n","z":0}]},"b":1}"#
+        );
+        let reordered: Value =
+            serde_json::from_str(r#"{"a":{"d":[1,{"y":"é\n","z":0}],"c":null},"b":1}"#).unwrap();
+        assert_eq!(digest(&a), digest(&reordered));
+    }
+}

@@ -1,0 +1,113 @@
+//! The tamper-evident audit log. Every change queues its entry in the same
+//! transaction ([`queue`]); the sequencer integrates queued entries into an
+//! RFC 9162 Merkle tree in batches and signs each new head. See
+//! docs/audit.md.
+
+pub mod content;
+pub mod merkle;
+pub mod sequencer;
+pub mod signing;
+pub mod verify;
+
+use serde_json::{json, Value};
+
+use crate::db::audit::EntryRow;
+use crate::db::{self, DbConn};
+use crate::error::AppResult;
+
+/// Who did it, and under which request.
+#[derive(Debug, Clone, Default)]
+pub struct AuditActor {
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub agency_id: Option<String>,
+    pub request_id: String,
+}
+
+/// One thing to record.
+pub struct Entry {
+    /// What happened, e.g. `firearm.registered`, `auth.login_failed`.
+    pub action: String,
+    /// What it happened to, e.g. `firearm:<id>`.
+    pub target: String,
+    /// The content the entry vouches for; its digest goes into the leaf.
+    pub content: Value,
+    /// The history event recorded, if any.
+    pub event_id: Option<String>,
+    /// A row whose state after the change the entry vouches for.
+    pub subject: Option<(String, Value)>,
+}
+
+impl Entry {
+    pub fn new(action: impl Into<String>, target: impl Into<String>, content: Value) -> Self {
+        Self {
+            action: action.into(),
+            target: target.into(),
+            content,
+            event_id: None,
+            subject: None,
+        }
+    }
+
+    pub fn event(mut self, event_id: &str) -> Self {
+        self.event_id = Some(event_id.to_string());
+        self
+    }
+
+    pub fn subject(mut self, key: String, state: Value) -> Self {
+        self.subject = Some((key, state));
+        self
+    }
+}
+
+/// The canonical text of an entry: what is hashed into its leaf, shown to
+/// auditors as `canonical`, and checked offline.
+pub fn canonical(row: &EntryRow, content_digest: &str, state_digest: Option<&str>) -> String {
+    content::canonical_json(&json!({
+        "id": row.id,
+        "at": content::time(&row.at),
+        "actor": {
+            "user_id": row.actor_user_id,
+            "username": row.actor_username,
+            "agency_id": row.actor_agency_id,
+        },
+        "action": row.action,
+        "target": row.target,
+        "request_id": row.request_id,
+        "event_id": row.event_id,
+        "subject": row.subject,
+        "content_digest": content_digest,
+        "state_digest": state_digest,
+    }))
+}
+
+/// Queues entries in the caller's transaction: they commit with the change
+/// or not at all.
+pub fn queue(conn: &mut DbConn, actor: &AuditActor, entries: Vec<Entry>) -> AppResult<()> {
+    let at = db::now();
+    let rows: Vec<EntryRow> = entries
+        .into_iter()
+        .map(|e| {
+            let mut row = EntryRow {
+                id: db::new_id(),
+                seq: None,
+                at,
+                actor_user_id: actor.user_id.clone(),
+                actor_username: actor.username.clone(),
+                actor_agency_id: actor.agency_id.clone(),
+                action: e.action,
+                target: e.target,
+                request_id: actor.request_id.clone(),
+                event_id: e.event_id,
+                subject: e.subject.as_ref().map(|(k, _)| k.clone()),
+                canonical: String::new(),
+                leaf_hash: String::new(),
+            };
+            let state = e.subject.as_ref().map(|(_, s)| content::digest(s));
+            row.canonical = canonical(&row, &content::digest(&e.content), state.as_deref());
+            row.leaf_hash = hex::encode(merkle::leaf_hash(row.canonical.as_bytes()));
+            row
+        })
+        .collect();
+    db::audit::queue(conn, &rows)
+}

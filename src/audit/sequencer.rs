@@ -1,0 +1,159 @@
+//! Integrates queued entries into the tree, in batches, as Trillian's
+//! sequencer does: writers only insert their entry, so writes to different
+//! firearms never wait on the log. Each batch assigns gap-free seqs, stores
+//! the nodes it completes and a signed head, in one transaction: a crash
+//! at any moment leaves every committed entry to be integrated exactly once.
+
+use base64::Engine;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::merkle::{self, Hash, Nodes};
+use super::signing::{checkpoint_text, NoteKey};
+use crate::db::audit::{HeadRow, NodeRow};
+use crate::db::{self, DbConn, Pool};
+use crate::error::{AppError, AppResult};
+
+/// The log's identity: its origin line and signing key.
+pub struct AuditLog {
+    pub origin: String,
+    pub key: NoteKey,
+}
+
+impl AuditLog {
+    /// The Ed25519 signature (base64) over a head's checkpoint text.
+    pub fn sign_head(&self, size: u64, root: &Hash) -> String {
+        let text = checkpoint_text(&self.origin, size, root);
+        base64::engine::general_purpose::STANDARD.encode(self.key.sign(text.as_bytes()))
+    }
+
+    pub fn checkpoint(&self, size: u64, root: &Hash) -> String {
+        self.key
+            .sign_note(&checkpoint_text(&self.origin, size, root))
+    }
+}
+
+pub fn parse_hash(hex_text: &str) -> AppResult<Hash> {
+    hex::decode(hex_text)
+        .ok()
+        .and_then(|b| Hash::try_from(b).ok())
+        .ok_or_else(|| AppError::internal("a stored hash is not 32 bytes of hex"))
+}
+
+/// Reads tree nodes from the database, preferring ones just computed.
+pub struct StoredNodes<'a, 'c> {
+    pub conn: RefCell<&'a mut DbConn>,
+    pub fresh: &'c HashMap<(u32, u64), Hash>,
+}
+
+impl Nodes for StoredNodes<'_, '_> {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, String> {
+        if let Some(h) = self.fresh.get(&(level, index)) {
+            return Ok(*h);
+        }
+        let mut conn = self.conn.borrow_mut();
+        let stored =
+            db::audit::node(&mut conn, level as i32, index as i64).map_err(|e| e.to_string())?;
+        let text = stored.ok_or_else(|| format!("tree node ({level}, {index}) is missing"))?;
+        parse_hash(&text).map_err(|e| e.to_string())
+    }
+}
+
+fn store_head(c: &mut DbConn, log: &AuditLog, size: u64, root: &Hash) -> AppResult<()> {
+    db::audit::insert_head(
+        c,
+        &HeadRow {
+            size: size as i64,
+            root_hash: hex::encode(root),
+            at: db::now(),
+            signature: log.sign_head(size, root),
+        },
+    )
+}
+
+/// Signs the empty tree once, so a fresh registry has a head to show.
+pub fn ensure_genesis(conn: &mut DbConn, log: &AuditLog) -> AppResult<()> {
+    db::write_tx(conn, |c| {
+        db::audit::lock_state(c)?;
+        if db::audit::latest_head(c)?.is_none() {
+            store_head(c, log, 0, &merkle::empty_root())?;
+        }
+        Ok(())
+    })
+}
+
+/// Integrates up to `max_batch` queued entries. Answers how many.
+pub fn integrate(conn: &mut DbConn, log: &AuditLog, max_batch: i64) -> AppResult<usize> {
+    db::write_tx(conn, |c| {
+        let size = db::audit::lock_state(c)? as u64;
+        let pending = db::audit::pending(c, max_batch)?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let mut fresh: HashMap<(u32, u64), Hash> = HashMap::new();
+        let mut rows = Vec::new();
+        for (i, (id, leaf_hex)) in pending.iter().enumerate() {
+            let seq = size + i as u64;
+            db::audit::set_seq(c, id, seq as i64)?;
+            let leaf = parse_hash(leaf_hex)?;
+            let done = {
+                let nodes = StoredNodes {
+                    conn: RefCell::new(&mut *c),
+                    fresh: &fresh,
+                };
+                merkle::nodes_completed_by(seq, leaf, |lv, ix| nodes.node(lv, ix))
+                    .map_err(AppError::internal)?
+            };
+            for (level, idx, hash) in done {
+                fresh.insert((level, idx), hash);
+                rows.push(NodeRow {
+                    level: level as i32,
+                    idx: idx as i64,
+                    hash: hex::encode(hash),
+                });
+            }
+        }
+        db::audit::insert_nodes(c, &rows)?;
+        let new_size = size + pending.len() as u64;
+        let root = {
+            let nodes = StoredNodes {
+                conn: RefCell::new(&mut *c),
+                fresh: &fresh,
+            };
+            merkle::root(&nodes, new_size).map_err(AppError::internal)?
+        };
+        store_head(c, log, new_size, &root)?;
+        db::audit::set_size(c, new_size as i64)?;
+        Ok(pending.len())
+    })
+}
+
+/// Runs the sequencer on its own thread until `stop` is set.
+pub fn spawn(
+    pool: Pool,
+    log: Arc<AuditLog>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    std::thread::Builder::new()
+        .name("audit-sequencer".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let done = pool
+                    .get()
+                    .map_err(AppError::from)
+                    .and_then(|mut c| integrate(&mut c, &log, 2000));
+                match done {
+                    Ok(0) => std::thread::sleep(Duration::from_millis(20)),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit sequencer failed; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the audit sequencer thread: {e}"))
+}

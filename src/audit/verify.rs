@@ -1,0 +1,222 @@
+//! Verification of the whole log. Online, every leaf is recomputed from
+//! the rows it describes (history events, and the latest state of each
+//! firearm, user and agency), the tree is rebuilt, and every signed head is
+//! checked against it. Offline, an export is checked against a checkpoint
+//! and the registry's public key, with no database.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use super::merkle::{self, Hash, MemoryTree};
+use super::sequencer::{parse_hash, AuditLog};
+use super::signing::{parse_checkpoint, NoteVerifier};
+use super::{canonical, content};
+use crate::db::audit::EntryRow;
+use crate::db::{self, DbConn};
+use crate::error::AppResult;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Report {
+    pub valid: bool,
+    /// The number of integrated entries checked.
+    pub size: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_invalid_seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Tracks the earliest problem found.
+#[derive(Default)]
+struct Findings {
+    first: Option<(i64, String)>,
+}
+
+impl Findings {
+    fn add(&mut self, seq: i64, reason: impl Into<String>) {
+        if self.first.as_ref().is_none_or(|(s, _)| seq < *s) {
+            self.first = Some((seq, reason.into()));
+        }
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name).and_then(Value::as_str)
+}
+
+/// Checks one entry against itself: its canonical text must be what its
+/// columns say, and its leaf hash must be the hash of that text.
+fn check_entry(row: &EntryRow) -> Result<(Hash, Value), String> {
+    let parsed: Value =
+        serde_json::from_str(&row.canonical).map_err(|_| "canonical text is not JSON")?;
+    let content_digest =
+        field(&parsed, "content_digest").ok_or("canonical text lacks its content digest")?;
+    let state_digest = field(&parsed, "state_digest");
+    if canonical(row, content_digest, state_digest) != row.canonical {
+        return Err("the entry's columns differ from its canonical text".into());
+    }
+    let leaf = merkle::leaf_hash(row.canonical.as_bytes());
+    if hex::encode(leaf) != row.leaf_hash {
+        return Err("the leaf hash is not the hash of the canonical text".into());
+    }
+    Ok((leaf, parsed))
+}
+
+/// The digest of a subject's current row, or None if the row is gone.
+fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> {
+    let Some((kind, id)) = subject.split_once(':') else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        "firearm" => db::firearms::find(conn, id)?.map(|r| content::digest(&content::firearm(&r))),
+        "user" => db::users::find(conn, id)?.map(|r| content::digest(&content::user(&r))),
+        "agency" => db::agencies::find(conn, id)?.map(|r| content::digest(&content::agency(&r))),
+        _ => None,
+    })
+}
+
+pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
+    let mut findings = Findings::default();
+    let mut leaves: Vec<Hash> = Vec::new();
+    let mut latest: HashMap<String, (i64, Option<String>)> = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = db::audit::integrated(conn, after, 5000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in page {
+            let seq = row.seq.unwrap_or(-1);
+            if seq != leaves.len() as i64 {
+                findings.add(leaves.len() as i64, "the sequence has a gap");
+            }
+            let (leaf, parsed) = match check_entry(&row) {
+                Ok(ok) => ok,
+                Err(reason) => {
+                    findings.add(seq, reason);
+                    (merkle::leaf_hash(row.canonical.as_bytes()), Value::Null)
+                }
+            };
+            leaves.push(leaf);
+            if let Some(event_id) = &row.event_id {
+                let now = db::firearms::find_event(conn, event_id)?
+                    .map(|e| content::digest(&content::event(&e)));
+                if now.as_deref() != field(&parsed, "content_digest") {
+                    findings.add(seq, "the history event differs from what was recorded");
+                }
+            }
+            if let Some(subject) = &row.subject {
+                let state = field(&parsed, "state_digest").map(String::from);
+                latest.insert(subject.clone(), (seq, state));
+            }
+        }
+    }
+    for (subject, (seq, state)) in &latest {
+        if current_state(conn, subject)? != *state {
+            findings.add(
+                *seq,
+                format!("{subject} differs from its last recorded state"),
+            );
+        }
+    }
+    let tree = MemoryTree::new(leaves);
+    let mut previous = 0i64;
+    for head in db::audit::heads(conn)? {
+        let size = head.size as u64;
+        let stored = parse_hash(&head.root_hash)?;
+        let signed = log.sign_head(size, &stored) == head.signature;
+        let matches = size <= tree.size() && merkle::root(&tree, size).ok() == Some(stored);
+        if !signed || !matches {
+            findings.add(
+                previous.min(head.size - 1).max(0),
+                format!("the signed head of size {size} does not match the entries"),
+            );
+            break;
+        }
+        previous = head.size;
+    }
+    let size = tree.size() as i64;
+    Ok(match findings.first {
+        None => Report {
+            valid: true,
+            size,
+            first_invalid_seq: None,
+            reason: None,
+        },
+        Some((seq, reason)) => Report {
+            valid: false,
+            size,
+            first_invalid_seq: Some(seq),
+            reason: Some(reason),
+        },
+    })
+}
+
+/// Checks an NDJSON export offline: every entry's leaf, the gap-free order,
+/// and the final checkpoint's signature and root. Answers (size, root hex).
+pub fn verify_export<R: BufRead>(
+    input: R,
+    verifier: &NoteVerifier,
+) -> Result<(u64, String), String> {
+    let mut leaves = Vec::new();
+    let mut checkpoint = None;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value =
+            serde_json::from_str(&line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
+        if let Some(note) = v.get("checkpoint").and_then(Value::as_str) {
+            checkpoint = Some(note.to_string());
+            continue;
+        }
+        let seq = v
+            .get("seq")
+            .and_then(Value::as_u64)
+            .ok_or(format!("line {}: no seq", n + 1))?;
+        if seq != leaves.len() as u64 {
+            return Err(format!(
+                "seq {seq}: expected {} (entries must be gap-free from 0)",
+                leaves.len()
+            ));
+        }
+        let canonical = v
+            .get("canonical")
+            .and_then(Value::as_str)
+            .ok_or(format!("seq {seq}: no canonical text"))?;
+        let leaf = merkle::leaf_hash(canonical.as_bytes());
+        if v.get("leaf_hash").and_then(Value::as_str) != Some(hex::encode(leaf).as_str()) {
+            return Err(format!(
+                "seq {seq}: the leaf hash is not the hash of the canonical text"
+            ));
+        }
+        let parsed: Value = serde_json::from_str(canonical)
+            .map_err(|_| format!("seq {seq}: canonical text is not JSON"))?;
+        for name in ["action", "target", "request_id"] {
+            if parsed.get(name) != v.get(name) {
+                return Err(format!(
+                    "seq {seq}: `{name}` differs from the canonical text"
+                ));
+            }
+        }
+        leaves.push(leaf);
+    }
+    let note = checkpoint.ok_or("the export ends without a checkpoint")?;
+    let text = verifier.open(&note)?;
+    let (_, size, root) = parse_checkpoint(text)?;
+    let tree = MemoryTree::new(leaves);
+    if size > tree.size() {
+        return Err(format!(
+            "the checkpoint covers {size} entries but the export holds {}",
+            tree.size()
+        ));
+    }
+    if merkle::root(&tree, size)? != root {
+        return Err(format!(
+            "the entries do not hash to the checkpoint's root at size {size}"
+        ));
+    }
+    Ok((size, hex::encode(root)))
+}

@@ -1,0 +1,149 @@
+//! Storage of the audit log: queued and integrated entries, the tree's
+//! complete nodes, and signed heads.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{audit_entries, audit_heads, audit_nodes, audit_state};
+use super::DbConn;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = audit_entries)]
+pub struct EntryRow {
+    pub id: String,
+    pub seq: Option<i64>,
+    pub at: NaiveDateTime,
+    pub actor_user_id: Option<String>,
+    pub actor_username: Option<String>,
+    pub actor_agency_id: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub request_id: String,
+    pub event_id: Option<String>,
+    pub subject: Option<String>,
+    pub canonical: String,
+    pub leaf_hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = audit_heads)]
+pub struct HeadRow {
+    pub size: i64,
+    pub root_hash: String,
+    pub at: NaiveDateTime,
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_nodes)]
+pub struct NodeRow {
+    pub level: i32,
+    pub idx: i64,
+    pub hash: String,
+}
+
+pub fn queue(conn: &mut DbConn, rows: &[EntryRow]) -> AppResult<()> {
+    crate::insert_chunks!(conn, audit_entries::table, rows, AppError::from);
+    Ok(())
+}
+
+/// Takes the sequencer's lock (the state row, written first) and answers
+/// the integrated size.
+pub fn lock_state(conn: &mut DbConn) -> AppResult<i64> {
+    diesel::update(audit_state::table.find(1))
+        .set(audit_state::size.eq(audit_state::size))
+        .execute(conn)?;
+    Ok(audit_state::table
+        .find(1)
+        .select(audit_state::size)
+        .first(conn)?)
+}
+
+pub fn set_size(conn: &mut DbConn, size: i64) -> AppResult<()> {
+    diesel::update(audit_state::table.find(1))
+        .set(audit_state::size.eq(size))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Entries waiting for a seq, oldest first: (id, leaf hash).
+pub fn pending(conn: &mut DbConn, limit: i64) -> AppResult<Vec<(String, String)>> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.is_null())
+        .order(audit_entries::id.asc())
+        .limit(limit)
+        .select((audit_entries::id, audit_entries::leaf_hash))
+        .load(conn)?)
+}
+
+pub fn count_pending(conn: &mut DbConn) -> AppResult<i64> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn set_seq(conn: &mut DbConn, id: &str, seq: i64) -> AppResult<()> {
+    diesel::update(audit_entries::table.find(id))
+        .set(audit_entries::seq.eq(seq))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_nodes(conn: &mut DbConn, nodes: &[NodeRow]) -> AppResult<()> {
+    crate::insert_chunks!(conn, audit_nodes::table, nodes, AppError::from);
+    Ok(())
+}
+
+pub fn node(conn: &mut DbConn, level: i32, idx: i64) -> AppResult<Option<String>> {
+    Ok(audit_nodes::table
+        .find((level, idx))
+        .select(audit_nodes::hash)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_head(conn: &mut DbConn, head: &HeadRow) -> AppResult<()> {
+    diesel::insert_into(audit_heads::table)
+        .values(head)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn latest_head(conn: &mut DbConn) -> AppResult<Option<HeadRow>> {
+    Ok(audit_heads::table
+        .order(audit_heads::size.desc())
+        .select(audit_heads::all_columns)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn heads(conn: &mut DbConn) -> AppResult<Vec<HeadRow>> {
+    Ok(audit_heads::table
+        .order(audit_heads::size.asc())
+        .select(audit_heads::all_columns)
+        .load(conn)?)
+}
+
+/// Integrated entries with seq > `after` (all from 0 when none), in order.
+pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> AppResult<Vec<EntryRow>> {
+    let mut q = audit_entries::table
+        .filter(audit_entries::seq.is_not_null())
+        .order(audit_entries::seq.asc())
+        .limit(limit)
+        .select(audit_entries::all_columns)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(audit_entries::seq.gt(after));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn by_seq(conn: &mut DbConn, seq: i64) -> AppResult<Option<EntryRow>> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.eq(seq))
+        .select(audit_entries::all_columns)
+        .first(conn)
+        .optional()?)
+}
