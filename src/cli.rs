@@ -35,6 +35,27 @@ pub enum Command {
     /// Register firearms in bulk from a CSV or NDJSON file, offline, with
     /// the same rules as POST /v1/firearms/import.
     Import(ImportArgs),
+    /// Work with audit log exports.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check an export (GET /v1/audit/export) offline, with no database:
+    /// every leaf, the gap-free order, and the checkpoint's signature and root.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The NDJSON export.
+    pub file: std::path::PathBuf,
+    /// The registry's verifier key (`name+hash+base64key`, as GET
+    /// /v1/audit/key gives in `verifier_key`), or a file holding it or that
+    /// JSON answer.
+    #[arg(long)]
+    pub key: String,
 }
 
 #[derive(Args)]
@@ -85,7 +106,40 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         }
         Command::User(UserCommand::Create(args)) => create_user(args, &settings),
         Command::Import(args) => import(args, &settings),
+        Command::Audit(AuditCommand::Verify(args)) => verify_export(&args),
     }
+}
+
+/// Reads `--key`: the key text itself, or a file with it (plain, or the
+/// JSON answer of GET /v1/audit/key).
+fn verifier_key(arg: &str) -> Result<crate::audit::signing::NoteVerifier, String> {
+    use crate::audit::signing::NoteVerifier;
+    let text = match std::fs::read_to_string(arg) {
+        Ok(contents) => match serde_json::from_str::<serde_json::Value>(&contents) {
+            Ok(v) => v
+                .get("verifier_key")
+                .and_then(|k| k.as_str())
+                .map(String::from)
+                .ok_or("the key file is JSON without verifier_key")?,
+            Err(_) => contents,
+        },
+        Err(_) => arg.to_string(),
+    };
+    NoteVerifier::parse(text.trim())
+}
+
+fn verify_export(args: &VerifyArgs) -> Result<(), String> {
+    let verifier = verifier_key(&args.key)?;
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+    let (size, root) =
+        crate::audit::verify::verify_export(std::io::BufReader::new(file), &verifier)
+            .map_err(|e| format!("INVALID: {e}"))?;
+    println!(
+        "valid: {size} entries, root {root}, signed by {}",
+        verifier.name
+    );
+    Ok(())
 }
 
 fn describe(e: crate::error::AppError) -> String {

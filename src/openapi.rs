@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agencies, auth, events, firearms, ops, pagination, users, Problem};
+use crate::http::{agencies, audit, auth, events, firearms, ops, pagination, users, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,8 @@ use crate::http::{agencies, auth, events, firearms, ops, pagination, users, Prob
         users::create, users::list, users::disable, users::set_roles,
         firearms::register, firearms::list, firearms::show, firearms::import,
         events::record, events::history, events::destroy,
+        audit::entries, audit::head, audit::checkpoint, audit::key, audit::inclusion,
+        audit::consistency, audit::verify, audit::export,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -33,6 +35,8 @@ use crate::http::{agencies, auth, events, firearms, ops, pagination, users, Prob
         crate::firearms::ImportReport, crate::firearms::ImportedRow, crate::firearms::RowError,
         events::EventView, events::RecordedBy, events::Recorded, events::History,
         events::DestructionRequest, events::DestructionResult, crate::events::DestructionFailure,
+        audit::EntryView, audit::Actor, pagination::Page<audit::EntryView>, audit::HeadView, audit::KeyView,
+        audit::InclusionProof, audit::ConsistencyProof, crate::audit::verify::Report,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -41,6 +45,7 @@ use crate::http::{agencies, auth, events, firearms, ops, pagination, users, Prob
         (name = "accounts", description = "Agencies and users"),
         (name = "firearms", description = "Firearm records, unique markings and bulk registration"),
         (name = "lifecycle", description = "Events in a firearm's life, batch destruction, custody histories"),
+        (name = "audit", description = "The tamper-evident audit log (RFC 9162), for auditors"),
     )
 )]
 pub struct ApiDoc;

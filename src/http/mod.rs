@@ -2,6 +2,7 @@
 //! and call `accounts`, `auth` and `db`.
 
 pub mod agencies;
+pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod firearms;
@@ -61,6 +62,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/firearms/{id}/events", web::post().to(events::record))
             .route("/firearms/{id}/history", web::get().to(events::history))
             .route("/destructions", web::post().to(events::destroy))
+            .route("/audit/entries", web::get().to(audit::entries))
+            .route("/audit/head", web::get().to(audit::head))
+            .route("/audit/checkpoint", web::get().to(audit::checkpoint))
+            .route("/audit/key", web::get().to(audit::key))
+            .route("/audit/proof/inclusion", web::get().to(audit::inclusion))
+            .route(
+                "/audit/proof/consistency",
+                web::get().to(audit::consistency),
+            )
+            .route("/audit/verify", web::get().to(audit::verify))
+            .route("/audit/export", web::get().to(audit::export))
             .default_service(web::to(ops::no_route)),
     );
 }

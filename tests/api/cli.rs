@@ -30,14 +30,23 @@ fn temp_dir() -> PathBuf {
 
 /// Starts `registry serve` and reads its output until it listens. Returns
 /// the child, its port, and the password it printed, if any.
+fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
+    serve_as(dir, database_url, None)
+}
+
 // The caller waits for the child it is handed.
 #[allow(clippy::zombie_processes)]
-fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
-    let mut child = registry_cmd(dir, database_url)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start registry");
+fn serve_as(
+    dir: &Path,
+    database_url: &str,
+    admin_password: Option<&str>,
+) -> (Child, u16, Option<String>) {
+    let mut cmd = registry_cmd(dir, database_url);
+    cmd.arg("serve").stdout(Stdio::piped());
+    if let Some(p) = admin_password {
+        cmd.env("REGISTRY_ADMIN_PASSWORD", p);
+    }
+    let mut child = cmd.spawn().expect("start registry");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -265,4 +274,193 @@ fn import_registers_a_file_offline_with_the_same_rules() {
     let listed = reg.app.get("/v1/firearms", &reg.registrar);
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(3));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn serve_with_admin(dir: &Path, url: &str) -> (Child, u16) {
+    let (child, port, _) = serve_as(dir, url, Some(ADMIN_PASSWORD));
+    (child, port)
+}
+
+fn token(port: u16, username: &str, password: &str) -> String {
+    let (status, body) = http(
+        port,
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+#[test]
+fn a_killed_registry_loses_and_doubles_no_audit_entry() {
+    let dir = temp_dir();
+    let (db, url) = TestDb::new();
+    let url = if db.is_postgres() {
+        url
+    } else {
+        format!("sqlite://{}", dir.join("data/registry.db").display())
+    };
+    let (child, port) = serve_with_admin(&dir, &url);
+    let admin = token(port, "admin", ADMIN_PASSWORD);
+    let (_, agency) = http(
+        port,
+        "POST",
+        "/v1/agencies",
+        Some(&admin),
+        Some(json!({"name": "Police", "country": "GH", "kind": "police"})),
+    );
+    let agency = agency["id"].as_str().expect("agency").to_string();
+    let user = json!({"username": "reg", "password": PASSWORD, "agency_id": agency, "roles": ["registrar"]});
+    assert_eq!(
+        http(port, "POST", "/v1/users", Some(&admin), Some(user)).0,
+        201
+    );
+    let registrar = token(port, "reg", PASSWORD);
+
+    // Four clients register as fast as they can; the process is killed
+    // (SIGKILL: no shutdown at all) in the middle of it.
+    let acknowledged: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (registrar, agency) = (&registrar, &agency);
+                s.spawn(move || {
+                    let mut ids = Vec::new();
+                    for i in 0..10_000 {
+                        let req = ureq::post(&format!("http://127.0.0.1:{port}/v1/firearms"))
+                            .set("Authorization", &format!("Bearer {registrar}"))
+                            .timeout(Duration::from_secs(5));
+                        match req.send_json(pistol(&format!("K{w}-{i}"), agency)) {
+                            Ok(r) => ids.push(
+                                r.into_json::<serde_json::Value>().expect("json")["id"]
+                                    .as_str()
+                                    .expect("id")
+                                    .to_string(),
+                            ),
+                            Err(_) => break,
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(1500));
+        Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    let mut child = child;
+    let _ = child.wait();
+    assert!(
+        acknowledged.len() > 20,
+        "only {} registrations before the kill",
+        acknowledged.len()
+    );
+
+    let (mut child, port) = serve_with_admin(&dir, &url);
+    let total = wait_integrated(&url);
+    // Gap-free from 0, each entry exactly once.
+    assert_eq!(
+        sql_count(&url, "SELECT COUNT(DISTINCT seq) AS n FROM audit_entries"),
+        total
+    );
+    assert_eq!(
+        sql_count(&url, "SELECT MIN(seq) AS n FROM audit_entries"),
+        0
+    );
+    assert_eq!(
+        sql_count(&url, "SELECT MAX(seq) + 1 AS n FROM audit_entries"),
+        total
+    );
+    // Every acknowledged registration is there, with its entry.
+    let firearms = sql_count(&url, "SELECT COUNT(*) AS n FROM firearms");
+    assert!(firearms >= acknowledged.len() as i64);
+    assert_eq!(
+        sql_count(
+            &url,
+            "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'firearm.registered'"
+        ),
+        firearms
+    );
+    let auditor_user =
+        json!({"username": "aud", "password": PASSWORD, "agency_id": agency, "roles": ["auditor"]});
+    let admin = token(port, "admin", ADMIN_PASSWORD);
+    assert_eq!(
+        http(port, "POST", "/v1/users", Some(&admin), Some(auditor_user)).0,
+        201
+    );
+    let auditor = token(port, "aud", PASSWORD);
+    for id in acknowledged.iter().step_by(7) {
+        assert_eq!(
+            http(
+                port,
+                "GET",
+                &format!("/v1/firearms/{id}"),
+                Some(&auditor),
+                None
+            )
+            .0,
+            200
+        );
+    }
+    wait_integrated(&url);
+    let (_, report) = http(port, "GET", "/v1/audit/verify", Some(&auditor), None);
+    assert_eq!(report["valid"], true, "{report}");
+    // The root is the one the tree of all entries, in seq order, has.
+    let (_, head) = http(port, "GET", "/v1/audit/head", Some(&auditor), None);
+    let mut leaves: Vec<[u8; 32]> = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (_, page) = http(
+            port,
+            "GET",
+            &format!("/v1/audit/entries?limit=1000{after}"),
+            Some(&auditor),
+            None,
+        );
+        for e in page["items"].as_array().expect("items") {
+            let canonical = e["canonical"].as_str().expect("canonical");
+            let mut data = vec![0u8];
+            data.extend_from_slice(canonical.as_bytes());
+            leaves.push(<sha2::Sha256 as sha2::Digest>::digest(&data).into());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => after = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(head["size"].as_u64(), Some(leaves.len() as u64));
+    assert_eq!(
+        head["root_hash"].as_str(),
+        Some(hex::encode(reference_root(&leaves)).as_str())
+    );
+    terminate(&child);
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// RFC 9162 MTH, from its definition.
+fn reference_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+    use sha2::Digest;
+    match leaves.len() {
+        0 => sha2::Sha256::digest([]).into(),
+        1 => leaves[0],
+        n => {
+            let mut k = 1;
+            while k * 2 < n {
+                k *= 2;
+            }
+            let mut h = sha2::Sha256::new();
+            h.update([1u8]);
+            h.update(reference_root(&leaves[..k]));
+            h.update(reference_root(&leaves[k..]));
+            h.finalize().into()
+        }
+    }
 }

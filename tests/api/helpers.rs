@@ -383,3 +383,53 @@ impl Registry {
         r.body
     }
 }
+
+/// Runs SQL directly on a test database, behind the registry's back (to
+/// tamper with rows, or to look at what it stored).
+pub fn sql(database_url: &str, statement: &str) {
+    use diesel::RunQueryDsl;
+    let target = registry::db::DbTarget::parse(database_url).expect("url");
+    match registry::db::ConnectionManager::connect_target(&target).expect("connect") {
+        registry::db::DbConn::Pg(mut c) => diesel::sql_query(statement).execute(&mut c),
+        registry::db::DbConn::Sqlite(mut c) => diesel::sql_query(statement).execute(&mut c),
+    }
+    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// A number from SQL that selects one BIGINT column named `n`.
+pub fn sql_count(database_url: &str, statement: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    let target = registry::db::DbTarget::parse(database_url).expect("url");
+    let rows: Vec<Count> =
+        match registry::db::ConnectionManager::connect_target(&target).expect("connect") {
+            registry::db::DbConn::Pg(mut c) => diesel::sql_query(statement).load(&mut c),
+            registry::db::DbConn::Sqlite(mut c) => diesel::sql_query(statement).load(&mut c),
+        }
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    rows.first().map_or(0, |r| r.n)
+}
+
+/// Waits until the audit sequencer has integrated every queued entry.
+pub fn wait_integrated(database_url: &str) -> i64 {
+    let started = std::time::Instant::now();
+    loop {
+        let pending = sql_count(
+            database_url,
+            "SELECT COUNT(*) AS n FROM audit_entries WHERE seq IS NULL",
+        );
+        if pending == 0 {
+            return sql_count(database_url, "SELECT COUNT(*) AS n FROM audit_entries");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{pending} entries never integrated"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

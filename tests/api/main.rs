@@ -1,6 +1,7 @@
 //! Black-box tests: the real service over HTTP, on SQLite or PostgreSQL.
 
 mod accounts;
+mod audit;
 mod auth;
 mod cli;
 mod conventions;

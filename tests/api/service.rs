@@ -108,6 +108,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/v1/firearms/{id}/events"),
     ("get", "/v1/firearms/{id}/history"),
     ("post", "/v1/destructions"),
+    ("get", "/v1/audit/entries"),
+    ("get", "/v1/audit/head"),
+    ("get", "/v1/audit/checkpoint"),
+    ("get", "/v1/audit/key"),
+    ("get", "/v1/audit/proof/inclusion"),
+    ("get", "/v1/audit/proof/consistency"),
+    ("get", "/v1/audit/verify"),
+    ("get", "/v1/audit/export"),
 ];
 
 #[test]
