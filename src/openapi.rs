@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agencies, audit, auth, events, firearms, ops, pagination, users, Problem};
+use crate::http::{
+    agencies, audit, auth, events, firearms, ops, pagination, trace, users, Problem,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,7 @@ use crate::http::{agencies, audit, auth, events, firearms, ops, pagination, user
         events::record, events::history, events::destroy,
         audit::entries, audit::head, audit::checkpoint, audit::key, audit::inclusion,
         audit::consistency, audit::verify, audit::export,
+        trace::trace, trace::notifications,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -37,6 +40,7 @@ use crate::http::{agencies, audit, auth, events, firearms, ops, pagination, user
         events::DestructionRequest, events::DestructionResult, crate::events::DestructionFailure,
         audit::EntryView, audit::Actor, pagination::Page<audit::EntryView>, audit::HeadView, audit::KeyView,
         audit::InclusionProof, audit::ConsistencyProof, crate::audit::verify::Report,
+        trace::MatchView, trace::TraceResult, crate::trace::Notification, pagination::Page<crate::trace::Notification>,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -46,6 +50,7 @@ use crate::http::{agencies, audit, auth, events, firearms, ops, pagination, user
         (name = "firearms", description = "Firearm records, unique markings and bulk registration"),
         (name = "lifecycle", description = "Events in a firearm's life, batch destruction, custody histories"),
         (name = "audit", description = "The tamper-evident audit log (RFC 9162), for auditors"),
+        (name = "tracing", description = "Tracing firearms from observed markings; requests between agencies (ITI)"),
     )
 )]
 pub struct ApiDoc;

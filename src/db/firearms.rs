@@ -44,6 +44,8 @@ pub struct IdentifierInsertForm {
     pub kind: String,
     pub text: String,
     pub normalized: String,
+    /// `normalized` with look-alike characters folded, for tracing.
+    pub canonical: String,
 }
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -187,6 +189,7 @@ pub fn set_serial_identifier(
     .set((
         firearm_identifiers::text.eq(text),
         firearm_identifiers::normalized.eq(normalized),
+        firearm_identifiers::canonical.eq(crate::domain::trace::fold(normalized)),
     ))
     .execute(conn)?;
     Ok(())

@@ -7,7 +7,9 @@ pub mod audit;
 pub mod firearms;
 pub mod idempotency;
 pub mod logins;
+pub mod notifications;
 pub mod schema;
+pub mod trace;
 pub mod users;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

@@ -88,6 +88,45 @@ diesel::table! {
         kind -> Text,
         text -> Text,
         normalized -> Text,
+        canonical -> Text,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        agency_id -> Text,
+        firearm_id -> Text,
+        kind -> Text,
+        traced_by_user_id -> Text,
+        traced_by_username -> Text,
+        traced_by_agency_id -> Nullable<Text>,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trace_requests (id) {
+        id -> Text,
+        reference -> Text,
+        from_agency_id -> Text,
+        to_agency_id -> Text,
+        created_by_user_id -> Text,
+        firearm -> Text,
+        circumstances -> Text,
+        urgency -> Text,
+        respond_by -> Nullable<Timestamp>,
+        status -> Text,
+        candidates -> Text,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+        response -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+        responded_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -182,4 +221,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_nodes,
     audit_heads,
     audit_state,
+    notifications,
+    trace_requests,
 );

@@ -8,6 +8,7 @@ pub mod firearm;
 pub mod lifecycle;
 pub mod serial;
 pub mod text;
+pub mod trace;
 pub mod user;
 
 pub use agency::{AgencyKind, AgencyName};

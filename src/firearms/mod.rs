@@ -207,6 +207,7 @@ pub fn identifier(
         kind: kind.into(),
         text: text.into(),
         normalized: crate::domain::serial::normalize(text),
+        canonical: crate::domain::trace::fold(&crate::domain::serial::normalize(text)),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod observe;
 pub mod ops;
 pub mod pagination;
+pub mod trace;
 pub mod users;
 
 use actix_web::http::header;
@@ -62,6 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/firearms/{id}/events", web::post().to(events::record))
             .route("/firearms/{id}/history", web::get().to(events::history))
             .route("/destructions", web::post().to(events::destroy))
+            .route("/trace", web::get().to(trace::trace))
+            .route("/notifications", web::get().to(trace::notifications))
             .route("/audit/entries", web::get().to(audit::entries))
             .route("/audit/head", web::get().to(audit::head))
             .route("/audit/checkpoint", web::get().to(audit::checkpoint))

@@ -13,3 +13,4 @@ mod import;
 mod lifecycle;
 mod migrations;
 mod service;
+mod trace;

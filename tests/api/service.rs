@@ -116,6 +116,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/audit/proof/consistency"),
     ("get", "/v1/audit/verify"),
     ("get", "/v1/audit/export"),
+    ("get", "/v1/trace"),
+    ("get", "/v1/notifications"),
 ];
 
 #[test]

@@ -1,0 +1,190 @@
+//! Tracing: finding firearms from what is read off a weapon, and the
+//! formal trace requests between agencies. Every query is itself recorded
+//! in the audit log, and a match on a lost or stolen firearm leaves a
+//! notification for the agency responsible for it.
+
+pub mod requests;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+use crate::audit::{self, AuditActor, Entry};
+use crate::db::firearms::FirearmRow;
+use crate::db::trace::IdentifierRow;
+use crate::db::{self, DbConn};
+use crate::domain::trace::{fit, Agreement, Pattern};
+use crate::domain::{serial, Category, CountryCode, Status};
+use crate::error::AppResult;
+
+/// A checked trace query.
+#[derive(Debug, Clone, Default)]
+pub struct TraceQuery {
+    pub serial: Option<Pattern>,
+    pub marking: Option<Pattern>,
+    pub manufacturer: Option<String>,
+    pub country_of_manufacture: Option<CountryCode>,
+    pub category: Option<Category>,
+    pub calibre: Option<String>,
+    pub model: Option<String>,
+    pub exact: bool,
+    pub limit: usize,
+}
+
+/// Candidates read per query at most; past this the answer is truncated.
+const MAX_CANDIDATES: i64 = 2000;
+
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub firearm: FirearmRow,
+    /// `serial`, `component` or `marking`.
+    pub matched_on: String,
+    /// For a component or marking, its kind (`slide`, `import`, ...).
+    pub kind: Option<String>,
+    /// The identifier as marked.
+    pub matched_text: String,
+    pub score: f64,
+    pub alert: bool,
+}
+
+fn source_factor(source: &str) -> f64 {
+    match source {
+        "serial" => 1.0,
+        "component" => 0.97,
+        _ => 0.9,
+    }
+}
+
+fn attribute_factor(q: &TraceQuery, f: &FirearmRow) -> f64 {
+    let category = q.category.map(|c| c.to_string());
+    let country = q.country_of_manufacture.map(|c| c.to_string());
+    [
+        Agreement::compare(q.manufacturer.as_deref(), Some(&f.manufacturer)),
+        Agreement::compare(country.as_deref(), Some(&f.country_of_manufacture)),
+        Agreement::compare(category.as_deref(), Some(&f.category)),
+        Agreement::compare(q.calibre.as_deref(), f.calibre.as_deref()),
+        Agreement::compare(q.model.as_deref(), f.model.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(Agreement::factor)
+    .product()
+}
+
+/// When a marking is given beside a serial, a firearm bearing a matching
+/// marking ranks above one that does not.
+fn marking_factor(q: &TraceQuery, f: &FirearmRow) -> f64 {
+    let (Some(_), Some(pattern)) = (&q.serial, &q.marking) else {
+        return 1.0;
+    };
+    let markings: Vec<Value> = serde_json::from_str(&f.markings).unwrap_or_default();
+    let found = markings
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .any(|t| fit(pattern, &serial::normalize(t), q.exact).is_some());
+    if found {
+        1.0
+    } else {
+        0.8
+    }
+}
+
+/// Runs a trace query: candidates through the indexes, each checked and
+/// scored, best first. Answers the matches (at most `limit`) and whether
+/// more existed.
+pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)> {
+    let (pattern, markings_only) = match (&q.serial, &q.marking) {
+        (Some(p), _) => (p, false),
+        (None, Some(p)) => (p, true),
+        (None, None) => return Ok((Vec::new(), false)),
+    };
+    let rows = db::trace::candidates(
+        conn,
+        &pattern.plan(),
+        q.exact,
+        markings_only,
+        MAX_CANDIDATES + 1,
+    )?;
+    let mut truncated = rows.len() as i64 > MAX_CANDIDATES;
+    let mut best: HashMap<String, (IdentifierRow, f64)> = HashMap::new();
+    for row in rows.into_iter().take(MAX_CANDIDATES as usize) {
+        let Some(f) = fit(pattern, &row.normalized, q.exact) else {
+            continue;
+        };
+        let score = f.score() * source_factor(&row.source);
+        if best.get(&row.firearm_id).is_none_or(|(_, s)| score > *s) {
+            best.insert(row.firearm_id.clone(), (row, score));
+        }
+    }
+    let mut matches = Vec::with_capacity(best.len());
+    for (firearm_id, (row, base)) in best {
+        let Some(firearm) = db::firearms::find(conn, &firearm_id)? else {
+            continue;
+        };
+        let score = (base * attribute_factor(q, &firearm) * marking_factor(q, &firearm)).min(1.0);
+        let status = Status::parse(&firearm.status).ok();
+        matches.push(Match {
+            alert: matches!(status, Some(Status::Lost | Status::Stolen)),
+            matched_on: row.source.clone(),
+            kind: (row.source != "serial").then(|| row.kind.clone()),
+            matched_text: row.text,
+            score: (score * 1000.0).round() / 1000.0,
+            firearm,
+        });
+    }
+    matches.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.firearm.id.cmp(&b.firearm.id))
+    });
+    if matches.len() > q.limit {
+        matches.truncate(q.limit);
+        truncated = true;
+    }
+    Ok((matches, truncated))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notification {
+    pub id: String,
+    pub firearm_id: String,
+    pub kind: String,
+    pub traced_at: chrono::DateTime<chrono::Utc>,
+    pub traced_by: crate::http::events::RecordedBy,
+    #[schema(value_type = Object)]
+    pub query: Value,
+}
+
+/// Records a query in the audit log and notifies the agencies responsible
+/// for lost or stolen firearms it matched, in one transaction.
+pub fn record_query(
+    conn: &mut DbConn,
+    actor: &AuditActor,
+    params: &Value,
+    matches: &[Match],
+) -> AppResult<()> {
+    db::write_tx(conn, |c| {
+        for m in matches.iter().filter(|m| m.alert) {
+            db::notifications::insert(
+                c,
+                &db::notifications::NotificationRow {
+                    id: db::new_id(),
+                    agency_id: m.firearm.responsible_agency_id.clone(),
+                    firearm_id: m.firearm.id.clone(),
+                    kind: format!("traced_while_{}", m.firearm.status),
+                    traced_by_user_id: actor.user_id.clone().unwrap_or_default(),
+                    traced_by_username: actor.username.clone().unwrap_or_default(),
+                    traced_by_agency_id: actor.agency_id.clone(),
+                    query: params.to_string(),
+                    created_at: db::now(),
+                },
+            )?;
+        }
+        let found: Vec<Value> = matches
+            .iter()
+            .map(|m| json!({"firearm_id": m.firearm.id, "score": m.score, "alert": m.alert}))
+            .collect();
+        let content = json!({"query": params, "match_count": matches.len(), "matches": found});
+        audit::queue(c, actor, vec![Entry::new("trace.query", "trace", content)])
+    })
+}

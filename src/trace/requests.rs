@@ -1,0 +1,1 @@
+//! Formal trace requests between agencies.
