@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    agencies, audit, auth, events, firearms, ops, pagination, trace, users, Problem,
+    agencies, audit, auth, events, firearms, ops, pagination, trace, trace_requests, users, Problem,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,8 @@ use crate::http::{
         audit::entries, audit::head, audit::checkpoint, audit::key, audit::inclusion,
         audit::consistency, audit::verify, audit::export,
         trace::trace, trace::notifications,
+        trace_requests::create, trace_requests::list, trace_requests::show,
+        trace_requests::acknowledge, trace_requests::respond,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -41,6 +43,10 @@ use crate::http::{
         audit::EntryView, audit::Actor, pagination::Page<audit::EntryView>, audit::HeadView, audit::KeyView,
         audit::InclusionProof, audit::ConsistencyProof, crate::audit::verify::Report,
         trace::MatchView, trace::TraceResult, crate::trace::Notification, pagination::Page<crate::trace::Notification>,
+        trace_requests::TraceRequestView, pagination::Page<trace_requests::TraceRequestView>,
+        crate::trace::requests::CreateRequest, crate::trace::requests::RespondRequest,
+        crate::trace::requests::ObservedFirearm, crate::trace::requests::ObservedMarking,
+        crate::trace::requests::Circumstances,
     )),
     modifiers(&BearerAuth),
     tags(

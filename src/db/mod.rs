@@ -10,6 +10,7 @@ pub mod logins;
 pub mod notifications;
 pub mod schema;
 pub mod trace;
+pub mod trace_requests;
 pub mod users;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

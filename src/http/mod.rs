@@ -13,6 +13,7 @@ pub mod observe;
 pub mod ops;
 pub mod pagination;
 pub mod trace;
+pub mod trace_requests;
 pub mod users;
 
 use actix_web::http::header;
@@ -65,6 +66,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/destructions", web::post().to(events::destroy))
             .route("/trace", web::get().to(trace::trace))
             .route("/notifications", web::get().to(trace::notifications))
+            .route("/trace-requests", web::post().to(trace_requests::create))
+            .route("/trace-requests", web::get().to(trace_requests::list))
+            .route("/trace-requests/{id}", web::get().to(trace_requests::show))
+            .route(
+                "/trace-requests/{id}/acknowledge",
+                web::post().to(trace_requests::acknowledge),
+            )
+            .route(
+                "/trace-requests/{id}/response",
+                web::post().to(trace_requests::respond),
+            )
             .route("/audit/entries", web::get().to(audit::entries))
             .route("/audit/head", web::get().to(audit::head))
             .route("/audit/checkpoint", web::get().to(audit::checkpoint))

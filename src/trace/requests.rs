@@ -1,1 +1,483 @@
-//! Formal trace requests between agencies.
+//! Formal trace requests between agencies, in the manner of the
+//! International Tracing Instrument: a request describes a weapon found in
+//! illicit hands; the receiving agency acknowledges it and answers. Only
+//! the two agencies' tracers and auditors may see a request; to anyone else
+//! it does not exist (404).
+
+use chrono::{DateTime, Datelike, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{search, TraceQuery};
+use crate::audit::{self, content, Entry};
+use crate::auth::AuthUser;
+use crate::db::trace_requests::{Mailbox, TraceRequestRow};
+use crate::db::{self, DbConn, Pool};
+use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at};
+use crate::domain::trace::{Pattern, PatternError};
+use crate::domain::{Category, CountryCode, Role};
+use crate::error::{checked, AppError, AppResult, Validator};
+use crate::firearms::input::{parse_holder, parse_uuid, HolderInput};
+
+crate::vocabulary!(Urgency { Normal => "normal", Urgent => "urgent" });
+crate::vocabulary!(RequestStatus { Open => "open", Acknowledged => "acknowledged", Answered => "answered" });
+crate::vocabulary!(Outcome {
+    Identified => "identified",
+    NotFound => "not_found",
+    InsufficientInformation => "insufficient_information",
+    Declined => "declined",
+});
+
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObservedMarking {
+    pub kind: Option<String>,
+    pub text: String,
+}
+
+/// What the requesting agency saw on the weapon.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObservedFirearm {
+    pub category: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub calibre: Option<String>,
+    pub country_of_manufacture: Option<String>,
+    /// As read; may hold `?` and `*` for unreadable characters.
+    pub serial_number: Option<String>,
+    #[serde(default)]
+    pub markings: Vec<ObservedMarking>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Circumstances {
+    pub seized_at: Option<String>,
+    pub location: Option<String>,
+    /// Why the weapon is considered illicit.
+    pub context: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    pub to_agency_id: String,
+    pub firearm: ObservedFirearm,
+    #[serde(default)]
+    pub circumstances: Circumstances,
+    /// normal (default) or urgent.
+    pub urgency: Option<String>,
+    /// RFC 3339; must be in the future.
+    pub respond_by: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondRequest {
+    /// identified, not_found, insufficient_information or declined.
+    pub outcome: String,
+    /// Required when identified.
+    pub firearm_id: Option<String>,
+    /// Required when declined: the grounds (the ITI allows restricting an
+    /// answer, with reasons).
+    pub information: Option<String>,
+    pub last_known_holder: Option<HolderInput>,
+}
+
+/// A tracer acting for an agency.
+fn tracer_agency(user: &AuthUser) -> AppResult<String> {
+    if user.has(Role::SystemAdmin) {
+        return Err(AppError::forbidden(
+            "system administrators do not trace (separation of duties)",
+        ));
+    }
+    user.require_any(&[Role::Tracer])?;
+    user.agency_id
+        .clone()
+        .ok_or_else(|| AppError::forbidden("you belong to no agency"))
+}
+
+struct Checked {
+    to_agency_id: String,
+    firearm: ObservedFirearm,
+    circumstances: Circumstances,
+    urgency: Urgency,
+    respond_by: Option<DateTime<Utc>>,
+    query: TraceQuery,
+}
+
+fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
+    let mut v = Validator::new();
+    let to = v.check("to_agency_id", parse_uuid(&req.to_agency_id));
+    let urgency = v.check(
+        "urgency",
+        Urgency::parse(req.urgency.as_deref().unwrap_or("normal")),
+    );
+    let respond_by = req.respond_by.as_deref().and_then(|r| {
+        v.check(
+            "respond_by",
+            DateTime::parse_from_rfc3339(r)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| "must be an RFC 3339 time".to_string())
+                .and_then(|t| {
+                    if t <= now {
+                        Err("must be in the future".to_string())
+                    } else {
+                        Ok(t)
+                    }
+                }),
+        )
+    });
+    let f = &req.firearm;
+    let label = |v: &mut Validator, name: &str, raw: &Option<String>| {
+        raw.as_deref().and_then(|r| v.check(name, parse_label(r)))
+    };
+    let manufacturer = label(&mut v, "firearm.manufacturer", &f.manufacturer);
+    let model = label(&mut v, "firearm.model", &f.model);
+    let calibre = label(&mut v, "firearm.calibre", &f.calibre);
+    let category = f
+        .category
+        .as_deref()
+        .and_then(|c| v.check("firearm.category", Category::parse(c)));
+    let country = f
+        .country_of_manufacture
+        .as_deref()
+        .and_then(|c| v.check("firearm.country_of_manufacture", CountryCode::parse(c)));
+    // A partial serial is still worth sending; it only yields candidates
+    // when it is specific enough to search.
+    let serial = match f.serial_number.as_deref().map(Pattern::parse) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(PatternError::Invalid(m))) => {
+            v.push("firearm.serial_number", m);
+            None
+        }
+        _ => None,
+    };
+    for (i, m) in f.markings.iter().enumerate() {
+        v.check(&format!("firearm.markings[{i}].text"), parse_label(&m.text));
+    }
+    if f.serial_number.is_none() && f.markings.is_empty() {
+        v.push(
+            "firearm",
+            "must give the serial number or a marking as read",
+        );
+    }
+    let c = &req.circumstances;
+    if let Some(t) = &c.seized_at {
+        v.check("circumstances.seized_at", parse_occurred_at(t, now));
+    }
+    label(&mut v, "circumstances.location", &c.location);
+    for (name, raw) in [
+        ("circumstances.context", &c.context),
+        ("circumstances.description", &c.description),
+    ] {
+        if let Some(r) = raw {
+            v.check(name, parse_notes(r));
+        }
+    }
+    v.finish()?;
+    let marking = f.markings.iter().find_map(|m| Pattern::parse(&m.text).ok());
+    Ok(Checked {
+        to_agency_id: checked(to)?,
+        urgency: checked(urgency)?,
+        respond_by,
+        query: TraceQuery {
+            serial,
+            marking,
+            manufacturer,
+            country_of_manufacture: country,
+            category,
+            calibre,
+            model,
+            exact: false,
+            limit: 20,
+        },
+        firearm: req.firearm,
+        circumstances: req.circumstances,
+    })
+}
+
+fn reference(now: DateTime<Utc>) -> String {
+    format!(
+        "TR-{}-{:06}",
+        now.year(),
+        rand::thread_rng().gen_range(0..1_000_000)
+    )
+}
+
+fn entry(action: &str, row: &TraceRequestRow) -> Entry {
+    let state = json!({
+        "id": row.id, "reference": row.reference, "from_agency_id": row.from_agency_id,
+        "to_agency_id": row.to_agency_id, "status": row.status, "urgency": row.urgency,
+        "firearm": serde_json::from_str::<Value>(&row.firearm).unwrap_or_default(),
+        "circumstances": serde_json::from_str::<Value>(&row.circumstances).unwrap_or_default(),
+        "respond_by": row.respond_by.as_ref().map(content::time),
+        "response": row.response.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
+        "version": row.version,
+    });
+    Entry::new(action, format!("trace_request:{}", row.id), state)
+}
+
+pub async fn create(
+    pool: &Pool,
+    user: &AuthUser,
+    req: CreateRequest,
+) -> AppResult<TraceRequestRow> {
+    let from = tracer_agency(user)?;
+    let now = Utc::now();
+    let c = check(req, now)?;
+    if c.to_agency_id == from {
+        return Err(AppError::field(
+            "to_agency_id",
+            "a request cannot be addressed to your own agency",
+        ));
+    }
+    let actor = user.audit_actor();
+    let user_id = user.id.clone();
+    db::run(pool, move |conn| {
+        if db::agencies::find(conn, &c.to_agency_id)?.is_none() {
+            return Err(AppError::field("to_agency_id", "no agency has this id"));
+        }
+        let (matches, _) = search(conn, &c.query)?;
+        let candidates: Vec<Value> = matches
+            .iter()
+            .map(|m| {
+                json!({"firearm_id": m.firearm.id, "score": m.score, "matched_on": m.matched_on,
+                            "serial_number": m.firearm.serial_number, "status": m.firearm.status,
+                            "responsible_agency_id": m.firearm.responsible_agency_id})
+            })
+            .collect();
+        let at = db::now();
+        let mut row = TraceRequestRow {
+            id: db::new_id(),
+            reference: String::new(),
+            from_agency_id: from.clone(),
+            to_agency_id: c.to_agency_id.clone(),
+            created_by_user_id: user_id.clone(),
+            firearm: serde_json::to_string(&c.firearm).map_err(AppError::internal)?,
+            circumstances: serde_json::to_string(&c.circumstances).map_err(AppError::internal)?,
+            urgency: c.urgency.to_string(),
+            respond_by: c
+                .respond_by
+                .map(|t| chrono::SubsecRound::trunc_subsecs(t.naive_utc(), 6)),
+            status: RequestStatus::Open.to_string(),
+            candidates: Value::Array(candidates).to_string(),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            response: None,
+            responded_at: None,
+            responded_by: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        // References are drawn at random; a clash draws again.
+        for _ in 0..8 {
+            row.reference = reference(now);
+            let written = db::write_tx(conn, |tx| {
+                db::trace_requests::insert(tx, &row)?;
+                audit::queue(tx, &actor, vec![entry("trace_request.created", &row)])
+            });
+            match written {
+                Err(AppError::Conflict {
+                    code: "duplicate_reference",
+                    ..
+                }) => continue,
+                other => return other.map(|()| row),
+            }
+        }
+        Err(AppError::internal("no free trace request reference"))
+    })
+    .await
+}
+
+/// The caller's relation to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Requester,
+    Receiver,
+    Auditor,
+}
+
+/// Whether `user` may see `row`, and as whom; anyone else gets 404.
+pub fn party(user: &AuthUser, row: &TraceRequestRow) -> AppResult<Party> {
+    if user.has(Role::SystemAdmin) {
+        return Err(AppError::forbidden(
+            "system administrators read no trace data",
+        ));
+    }
+    let agency = user.agency_id.as_deref();
+    if user.has(Role::Tracer) && agency == Some(row.to_agency_id.as_str()) {
+        Ok(Party::Receiver)
+    } else if user.has(Role::Tracer) && agency == Some(row.from_agency_id.as_str()) {
+        Ok(Party::Requester)
+    } else if user.has(Role::Auditor) {
+        Ok(Party::Auditor)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn get(pool: &Pool, id: String) -> AppResult<TraceRequestRow> {
+    db::run(pool, move |c| db::trace_requests::find(c, &id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Takes the request for a step only the receiving agency's tracers take.
+fn take_as_receiver(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<TraceRequestRow> {
+    let row = db::trace_requests::take_for_change(conn, id)?;
+    match party(user, &row)? {
+        Party::Receiver => Ok(row),
+        Party::Requester | Party::Auditor => Err(AppError::forbidden(
+            "only the agency the request is addressed to may acknowledge or answer it",
+        )),
+    }
+}
+
+pub async fn acknowledge(pool: &Pool, user: &AuthUser, id: String) -> AppResult<TraceRequestRow> {
+    tracer_agency(user)?;
+    let (user, actor) = (user.clone(), user.audit_actor());
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let mut row = take_as_receiver(c, &user, &id)?;
+            if row.status != RequestStatus::Open.as_str() {
+                return Err(AppError::conflict(
+                    "already_acknowledged",
+                    format!("the request is already {}", row.status),
+                ));
+            }
+            let now = db::now();
+            row.status = RequestStatus::Acknowledged.to_string();
+            row.acknowledged_at = Some(now);
+            row.acknowledged_by = Some(user.id.clone());
+            row.updated_at = now;
+            db::trace_requests::update(c, &row)?;
+            audit::queue(c, &actor, vec![entry("trace_request.acknowledged", &row)])?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+pub async fn respond(
+    pool: &Pool,
+    user: &AuthUser,
+    id: String,
+    req: RespondRequest,
+) -> AppResult<TraceRequestRow> {
+    tracer_agency(user)?;
+    let mut v = Validator::new();
+    let outcome = v.check("outcome", Outcome::parse(&req.outcome));
+    let firearm_id = req
+        .firearm_id
+        .as_deref()
+        .and_then(|f| v.check("firearm_id", parse_uuid(f)));
+    let information = req
+        .information
+        .as_deref()
+        .and_then(|i| v.check("information", parse_notes(i)))
+        .filter(|i| !i.is_empty());
+    let holder = req
+        .last_known_holder
+        .as_ref()
+        .and_then(|h| parse_holder(&mut v, "last_known_holder", h));
+    match outcome {
+        Some(Outcome::Declined)
+            if information.is_none()
+                && req
+                    .information
+                    .as_deref()
+                    .is_none_or(|i| i.trim().is_empty()) =>
+        {
+            v.push(
+                "information",
+                "is required when declining: state the grounds",
+            );
+        }
+        Some(Outcome::Identified) if req.firearm_id.is_none() => {
+            v.push("firearm_id", "is required when identified")
+        }
+        _ => {}
+    }
+    v.finish()?;
+    let outcome = checked(outcome)?;
+    let (user, actor) = (user.clone(), user.audit_actor());
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let mut row = take_as_receiver(c, &user, &id)?;
+            if row.status == RequestStatus::Answered.as_str() {
+                return Err(AppError::conflict(
+                    "already_answered",
+                    "the request has been answered",
+                ));
+            }
+            if let Some(fid) = &firearm_id {
+                if db::firearms::find(c, fid)?.is_none() {
+                    return Err(AppError::field("firearm_id", "no firearm has this id"));
+                }
+            }
+            let now = db::now();
+            let response = json!({
+                "outcome": outcome,
+                "firearm_id": firearm_id,
+                "information": information,
+                "last_known_holder": holder.as_ref().map(crate::firearms::holder_json),
+                "responded_at": content::time(&now),
+                "responded_by": user.id,
+            });
+            row.status = RequestStatus::Answered.to_string();
+            row.response = Some(response.to_string());
+            row.responded_at = Some(now);
+            row.responded_by = Some(user.id.clone());
+            if row.acknowledged_at.is_none() {
+                row.acknowledged_at = Some(now);
+                row.acknowledged_by = Some(user.id.clone());
+            }
+            row.updated_at = now;
+            db::trace_requests::update(c, &row)?;
+            audit::queue(c, &actor, vec![entry("trace_request.answered", &row)])?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+/// Lists requests: `inbox` (addressed to the caller's agency) or `outbox`
+/// (sent by it); auditors may also ask for `all`.
+pub async fn list(
+    pool: &Pool,
+    user: &AuthUser,
+    mailbox: &str,
+    status: Option<RequestStatus>,
+    after: Option<String>,
+    limit: i64,
+) -> AppResult<Vec<TraceRequestRow>> {
+    if user.has(Role::SystemAdmin) {
+        return Err(AppError::forbidden(
+            "system administrators read no trace data",
+        ));
+    }
+    user.require_any(&[Role::Tracer, Role::Auditor])?;
+    let agency = user.agency_id.clone().unwrap_or_default();
+    let which = match mailbox {
+        "inbox" => Mailbox::Inbox(agency),
+        "outbox" => Mailbox::Outbox(agency),
+        "all" if user.has(Role::Auditor) => Mailbox::All,
+        "all" => return Err(AppError::forbidden("only auditors list every request")),
+        other => {
+            return Err(AppError::bad_request(
+                "invalid_parameter",
+                format!("box must be inbox or outbox (auditors: all), not `{other}`"),
+            ))
+        }
+    };
+    let status = status.map(|s| s.to_string());
+    db::run(pool, move |c| {
+        db::trace_requests::page(c, &which, status.as_deref(), after.as_deref(), limit)
+    })
+    .await
+}

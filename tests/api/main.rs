@@ -14,3 +14,4 @@ mod lifecycle;
 mod migrations;
 mod service;
 mod trace;
+mod trace_requests;

@@ -118,6 +118,11 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/audit/export"),
     ("get", "/v1/trace"),
     ("get", "/v1/notifications"),
+    ("post", "/v1/trace-requests"),
+    ("get", "/v1/trace-requests"),
+    ("get", "/v1/trace-requests/{id}"),
+    ("post", "/v1/trace-requests/{id}/acknowledge"),
+    ("post", "/v1/trace-requests/{id}/response"),
 ];
 
 #[test]

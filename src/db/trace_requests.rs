@@ -1,0 +1,102 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::trace_requests as tr;
+use super::{is_unique_violation, DbConn};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = tr, treat_none_as_null = true)]
+pub struct TraceRequestRow {
+    pub id: String,
+    pub reference: String,
+    pub from_agency_id: String,
+    pub to_agency_id: String,
+    pub created_by_user_id: String,
+    pub firearm: String,
+    pub circumstances: String,
+    pub urgency: String,
+    pub respond_by: Option<NaiveDateTime>,
+    pub status: String,
+    pub candidates: String,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub acknowledged_by: Option<String>,
+    pub response: Option<String>,
+    pub responded_at: Option<NaiveDateTime>,
+    pub responded_by: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a request; a taken reference answers `duplicate_reference` so
+/// the caller can draw another.
+pub fn insert(conn: &mut DbConn, row: &TraceRequestRow) -> AppResult<()> {
+    diesel::insert_into(tr::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict("duplicate_reference", "reference taken")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<TraceRequestRow>> {
+    Ok(tr::table
+        .find(id)
+        .select(tr::all_columns)
+        .first(conn)
+        .optional()?)
+}
+
+/// Takes a request for one change (see `firearms::take_for_change`).
+pub fn take_for_change(conn: &mut DbConn, id: &str) -> AppResult<TraceRequestRow> {
+    diesel::update(tr::table.find(id))
+        .set(tr::version.eq(tr::version + 1))
+        .execute(conn)?;
+    find(conn, id)?.ok_or(AppError::NotFound)
+}
+
+pub fn update(conn: &mut DbConn, row: &TraceRequestRow) -> AppResult<()> {
+    diesel::update(tr::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Which requests to list.
+pub enum Mailbox {
+    Inbox(String),
+    Outbox(String),
+    All,
+}
+
+pub fn page(
+    conn: &mut DbConn,
+    which: &Mailbox,
+    status: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<TraceRequestRow>> {
+    let mut q = tr::table
+        .order(tr::id.asc())
+        .limit(limit)
+        .select(tr::all_columns)
+        .into_boxed();
+    q = match which {
+        Mailbox::Inbox(agency) => q.filter(tr::to_agency_id.eq(agency.clone())),
+        Mailbox::Outbox(agency) => q.filter(tr::from_agency_id.eq(agency.clone())),
+        Mailbox::All => q,
+    };
+    if let Some(status) = status {
+        q = q.filter(tr::status.eq(status.to_string()));
+    }
+    if let Some(after) = after {
+        q = q.filter(tr::id.gt(after.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
