@@ -181,3 +181,67 @@ impl Holder {
                 == other.reference.as_deref().map(text::fold)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn vocabularies_round_trip_and_refuse_the_unknown() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Ok(*c));
+        }
+        for k in ComponentKind::ALL {
+            assert_eq!(ComponentKind::parse(k.as_str()), Ok(*k));
+        }
+        assert!(Category::parse("Revolver").is_err());
+        assert!(ComponentKind::parse("trigger").is_err());
+        assert!(MarkingKind::parse("").is_err());
+        assert!(HolderKind::parse("agency ").is_err());
+    }
+
+    #[test]
+    fn years_and_times_are_bounded() {
+        let now = Utc::now();
+        assert!(parse_year(1800, now).is_ok());
+        assert!(parse_year(1799, now).is_err());
+        assert!(parse_year(i64::from(now.year()) + 1, now).is_err());
+        assert!(parse_occurred_at(&(now + Duration::minutes(4)).to_rfc3339(), now).is_ok());
+        assert!(parse_occurred_at(&(now + Duration::minutes(6)).to_rfc3339(), now).is_err());
+        assert!(parse_occurred_at("2026-13-01T00:00:00Z", now).is_err());
+        assert!(parse_notes("two\nlines\tand a tab").is_ok());
+        assert!(parse_notes("bell\u{7}").is_err());
+    }
+
+    fn holder(kind: HolderKind, name: &str, reference: Option<&str>) -> Holder {
+        Holder {
+            kind,
+            name: name.into(),
+            reference: reference.map(String::from),
+            country: None,
+            agency_id: None,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn holders_are_the_same_party_whatever_the_case_and_spacing(
+            name in "[A-Za-z]{1,8}( [A-Za-z]{1,8}){0,2}",
+            reference in proptest::option::of("[A-Z0-9-]{1,10}"),
+        ) {
+            let a = holder(HolderKind::Dealer, &name, reference.as_deref());
+            let spaced = format!("  {}  ", name.to_uppercase().replace(' ', "   "));
+            let b = holder(HolderKind::Dealer, &spaced, reference.as_deref().map(str::to_lowercase).as_deref());
+            prop_assert!(a.same_party(&b));
+            let other_kind = holder(HolderKind::Individual, &name, reference.as_deref());
+            prop_assert!(!a.same_party(&other_kind));
+        }
+
+        #[test]
+        fn labels_never_keep_control_characters(s in "\\PC{0,20}", c in "[\u{0}-\u{1f}\u{7f}]") {
+            let with_control = format!("x{s}{c}x");
+            prop_assert!(parse_label(&with_control).is_err());
+        }
+    }
+}

@@ -5,13 +5,12 @@ use serde_json::json;
 use super::pagination::{Page, PageQuery};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::firearm::parse_label;
 use crate::domain::trace::{Pattern, PatternError};
-use crate::domain::{Category, CountryCode, Role};
+use crate::domain::Role;
 use crate::error::{AppError, AppResult, Validator};
 use crate::firearms::view::FirearmView;
 use crate::state::AppState;
-use crate::trace::{self, Match, Notification, TraceQuery};
+use crate::trace::{self, Match, Notification, RawAttributes, TraceQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -69,32 +68,26 @@ impl TraceParams {
             Some("true") => Some(true),
             Some(_) => v.check("exact", Err("must be true or false".into())),
         };
-        let label = |v: &mut Validator, name: &str, raw: &Option<String>| {
-            raw.as_deref().and_then(|r| v.check(name, parse_label(r)))
-        };
-        let manufacturer = label(&mut v, "manufacturer", &self.manufacturer);
-        let calibre = label(&mut v, "calibre", &self.calibre);
-        let model = label(&mut v, "model", &self.model);
-        let category = self
-            .category
-            .as_deref()
-            .and_then(|c| v.check("category", Category::parse(c)));
-        let country = self
-            .country_of_manufacture
-            .as_deref()
-            .and_then(|c| v.check("country_of_manufacture", CountryCode::parse(c)));
-        v.finish()?;
-        Ok(TraceQuery {
+        let mut query = TraceQuery {
             serial,
             marking,
-            manufacturer,
-            country_of_manufacture: country,
-            category,
-            calibre,
-            model,
             exact: exact.unwrap_or(false),
             limit: limit.unwrap_or(20),
-        })
+            ..TraceQuery::default()
+        };
+        query.set_attributes(
+            &mut v,
+            "",
+            RawAttributes {
+                manufacturer: self.manufacturer.as_deref(),
+                model: self.model.as_deref(),
+                calibre: self.calibre.as_deref(),
+                category: self.category.as_deref(),
+                country_of_manufacture: self.country_of_manufacture.as_deref(),
+            },
+        );
+        v.finish()?;
+        Ok(query)
     }
 
     /// The parameters as given, for the audit log and notifications.

@@ -13,9 +13,10 @@ use crate::audit::{self, AuditActor, Entry};
 use crate::db::firearms::FirearmRow;
 use crate::db::trace::IdentifierRow;
 use crate::db::{self, DbConn};
+use crate::domain::firearm::parse_label;
 use crate::domain::trace::{fit, Agreement, Pattern};
 use crate::domain::{serial, Category, CountryCode, Status};
-use crate::error::AppResult;
+use crate::error::{AppResult, Validator};
 
 /// A checked trace query.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +30,35 @@ pub struct TraceQuery {
     pub model: Option<String>,
     pub exact: bool,
     pub limit: usize,
+}
+
+/// What else is known of a weapon besides its markings, as given.
+pub struct RawAttributes<'a> {
+    pub manufacturer: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub calibre: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub country_of_manufacture: Option<&'a str>,
+}
+
+impl TraceQuery {
+    /// Parses the descriptive fields into this query, naming each invalid
+    /// one under `prefix` (`firearm.` in a trace request).
+    pub fn set_attributes(&mut self, v: &mut Validator, prefix: &str, raw: RawAttributes<'_>) {
+        let field = |name: &str| format!("{prefix}{name}");
+        let label = |v: &mut Validator, name: &str, value: Option<&str>| {
+            value.and_then(|r| v.check(&field(name), parse_label(r)))
+        };
+        self.manufacturer = label(v, "manufacturer", raw.manufacturer);
+        self.model = label(v, "model", raw.model);
+        self.calibre = label(v, "calibre", raw.calibre);
+        self.category = raw
+            .category
+            .and_then(|c| v.check(&field("category"), Category::parse(c)));
+        self.country_of_manufacture = raw
+            .country_of_manufacture
+            .and_then(|c| v.check(&field("country_of_manufacture"), CountryCode::parse(c)));
+    }
 }
 
 /// Candidates read per query at most; past this the answer is truncated.

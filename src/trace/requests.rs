@@ -9,14 +9,14 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{search, TraceQuery};
+use super::{search, RawAttributes, TraceQuery};
 use crate::audit::{self, content, Entry};
 use crate::auth::AuthUser;
 use crate::db::trace_requests::{Mailbox, TraceRequestRow};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at};
 use crate::domain::trace::{Pattern, PatternError};
-use crate::domain::{Category, CountryCode, Role};
+use crate::domain::Role;
 use crate::error::{checked, AppError, AppResult, Validator};
 use crate::firearms::input::{parse_holder, parse_uuid, HolderInput};
 
@@ -132,20 +132,21 @@ fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
         )
     });
     let f = &req.firearm;
-    let label = |v: &mut Validator, name: &str, raw: &Option<String>| {
-        raw.as_deref().and_then(|r| v.check(name, parse_label(r)))
+    let mut query = TraceQuery {
+        limit: 20,
+        ..TraceQuery::default()
     };
-    let manufacturer = label(&mut v, "firearm.manufacturer", &f.manufacturer);
-    let model = label(&mut v, "firearm.model", &f.model);
-    let calibre = label(&mut v, "firearm.calibre", &f.calibre);
-    let category = f
-        .category
-        .as_deref()
-        .and_then(|c| v.check("firearm.category", Category::parse(c)));
-    let country = f
-        .country_of_manufacture
-        .as_deref()
-        .and_then(|c| v.check("firearm.country_of_manufacture", CountryCode::parse(c)));
+    query.set_attributes(
+        &mut v,
+        "firearm.",
+        RawAttributes {
+            manufacturer: f.manufacturer.as_deref(),
+            model: f.model.as_deref(),
+            calibre: f.calibre.as_deref(),
+            category: f.category.as_deref(),
+            country_of_manufacture: f.country_of_manufacture.as_deref(),
+        },
+    );
     // A partial serial is still worth sending; it only yields candidates
     // when it is specific enough to search.
     let serial = match f.serial_number.as_deref().map(Pattern::parse) {
@@ -169,7 +170,9 @@ fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
     if let Some(t) = &c.seized_at {
         v.check("circumstances.seized_at", parse_occurred_at(t, now));
     }
-    label(&mut v, "circumstances.location", &c.location);
+    if let Some(l) = &c.location {
+        v.check("circumstances.location", parse_label(l));
+    }
     for (name, raw) in [
         ("circumstances.context", &c.context),
         ("circumstances.description", &c.description),
@@ -187,13 +190,7 @@ fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
         query: TraceQuery {
             serial,
             marking,
-            manufacturer,
-            country_of_manufacture: country,
-            category,
-            calibre,
-            model,
-            exact: false,
-            limit: 20,
+            ..query
         },
         firearm: req.firearm,
         circumstances: req.circumstances,

@@ -241,6 +241,18 @@ fn a_generated_signing_key_is_private_and_kept_across_restarts() {
             .len(),
         64
     );
+    // The audit log's signing key is generated beside it, as privately.
+    let audit_key = std::fs::read_to_string(app.data_dir.join("audit_key")).expect("audit key");
+    assert!(audit_key.starts_with("PRIVATE+KEY+registry.test/audit+"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(app.data_dir.join("audit_key"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let app = app.restart_with(|s| s.jwt_secret = None);
     assert_eq!(app.get("/v1/auth/me", &token).status, 200);
 }
