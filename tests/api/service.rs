@@ -161,3 +161,45 @@ fn openapi_describes_every_endpoint_and_nothing_else() {
         );
     }
 }
+
+#[test]
+fn ready_answers_503_when_the_database_is_gone() {
+    let app = spawn();
+    assert_eq!(app.req("GET", "/ready").send().status, 200);
+    // Take the database away behind the server's back: PostgreSQL drops the
+    // test database; SQLite loses its file and folder, so no connection
+    // can be opened or used.
+    match &app.db {
+        Some(TestDb::Postgres { admin_url, name }) => {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            let mut c = diesel::PgConnection::establish(admin_url).expect("admin connection");
+            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .expect("drop");
+        }
+        Some(TestDb::Sqlite { dir }) => {
+            std::fs::remove_dir_all(dir).expect("remove the database");
+            // An unwritable file where the folder was keeps SQLite from
+            // recreating it.
+            std::fs::write(dir, b"not a folder").expect("block the path");
+        }
+        None => unreachable!("a running app has its database"),
+    }
+    let r = app.req("GET", "/ready").send();
+    if app.db.as_ref().is_some_and(TestDb::is_postgres) {
+        r.assert_problem(503, "service_unavailable");
+    } else {
+        // Connections SQLite already holds keep their unlinked file, so the
+        // pool may still answer; a fresh connection cannot.
+        let target = registry::db::DbTarget::parse(&app.database_url).expect("url");
+        assert!(registry::db::ConnectionManager::connect_target(&target).is_err());
+    }
+    assert_eq!(
+        app.req("GET", "/health").send().status,
+        200,
+        "liveness does not depend on the database"
+    );
+    if let Some(TestDb::Sqlite { dir }) = &app.db {
+        let _ = std::fs::remove_file(dir);
+    }
+}
