@@ -185,6 +185,44 @@ impl Nodes for MemoryTree {
     }
 }
 
+/// The right edge of a growing tree: one hash per complete subtree, as in
+/// a binary counter. Appending is O(log n) and so is memory, so a log of
+/// any size can be re-hashed in one pass.
+#[derive(Default)]
+pub struct CompactRange {
+    size: u64,
+    /// (height, hash), largest subtree first.
+    peaks: Vec<(u32, Hash)>,
+}
+
+impl CompactRange {
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (0u32, leaf);
+        while let Some(&(height, left)) = self.peaks.last() {
+            if height != node.0 {
+                break;
+            }
+            self.peaks.pop();
+            node = (height + 1, node_hash(&left, &node.1));
+        }
+        self.peaks.push(node);
+        self.size += 1;
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root of the tree so far (RFC 9162 MTH).
+    pub fn root(&self) -> Hash {
+        let mut iter = self.peaks.iter().rev();
+        let Some(&(_, last)) = iter.next() else {
+            return empty_root();
+        };
+        iter.fold(last, |acc, (_, left)| node_hash(left, &acc))
+    }
+}
+
 /// The complete nodes a new leaf at `index` finishes, bottom up, given a
 /// way to read the left siblings: what the sequencer stores per leaf.
 pub fn nodes_completed_by<F>(
@@ -412,6 +450,18 @@ mod tests {
         for ((lv, ix), h) in &stored {
             assert_eq!(reference.node(*lv, *ix).unwrap(), *h);
         }
+    }
+
+    #[test]
+    fn a_compact_range_gives_every_prefix_root() {
+        let big = tree(300);
+        let mut range = CompactRange::default();
+        assert_eq!(range.root(), empty_root());
+        for n in 0..300u64 {
+            range.push(big.node(0, n).unwrap());
+            assert_eq!(range.root(), root(&big, n + 1).unwrap(), "size {}", n + 1);
+        }
+        assert_eq!(range.size(), 300);
     }
 
     #[test]

@@ -9,11 +9,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use super::merkle::{self, Hash, MemoryTree};
+use super::merkle::{self, CompactRange, Hash};
 use super::sequencer::{parse_hash, AuditLog};
 use super::signing::{parse_checkpoint, NoteVerifier};
 use super::{canonical, content};
-use crate::db::audit::EntryRow;
+use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::{self, DbConn};
 use crate::error::AppResult;
 
@@ -77,9 +77,48 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
     })
 }
 
+/// Checks signed heads as the rebuilt tree reaches their sizes.
+struct Heads {
+    pending: std::iter::Peekable<std::vec::IntoIter<HeadRow>>,
+    previous: i64,
+}
+
+impl Heads {
+    fn check(
+        &mut self,
+        tree: &CompactRange,
+        log: &AuditLog,
+        findings: &mut Findings,
+    ) -> AppResult<()> {
+        while let Some(head) = self.pending.next_if(|h| h.size as u64 == tree.size()) {
+            let stored = parse_hash(&head.root_hash)?;
+            let signed = log.sign_head(head.size as u64, &stored) == head.signature;
+            if !signed || tree.root() != stored {
+                let first = self.previous.min(head.size - 1).max(0);
+                findings.add(
+                    first,
+                    format!(
+                        "the signed head of size {} does not match the entries",
+                        head.size
+                    ),
+                );
+            }
+            self.previous = head.size;
+        }
+        Ok(())
+    }
+}
+
 pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
     let mut findings = Findings::default();
-    let mut leaves: Vec<Hash> = Vec::new();
+    // Heads are checked as the tree is rebuilt, so only the right edge of
+    // the tree is ever held, whatever the size of the log.
+    let mut heads = Heads {
+        pending: db::audit::heads(conn)?.into_iter().peekable(),
+        previous: 0,
+    };
+    let mut tree = CompactRange::default();
+    heads.check(&tree, log, &mut findings)?;
     let mut latest: HashMap<String, (i64, Option<String>)> = HashMap::new();
     let mut after = None;
     loop {
@@ -88,8 +127,8 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
         after = last.seq;
         for row in page {
             let seq = row.seq.unwrap_or(-1);
-            if seq != leaves.len() as i64 {
-                findings.add(leaves.len() as i64, "the sequence has a gap");
+            if seq != tree.size() as i64 {
+                findings.add(tree.size() as i64, "the sequence has a gap");
             }
             let (leaf, parsed) = match check_entry(&row) {
                 Ok(ok) => ok,
@@ -98,7 +137,8 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
                     (merkle::leaf_hash(row.canonical.as_bytes()), Value::Null)
                 }
             };
-            leaves.push(leaf);
+            tree.push(leaf);
+            heads.check(&tree, log, &mut findings)?;
             if let Some(event_id) = &row.event_id {
                 let now = db::firearms::find_event(conn, event_id)?
                     .map(|e| content::digest(&content::event(&e)));
@@ -112,6 +152,15 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
             }
         }
     }
+    if let Some(head) = heads.pending.next() {
+        findings.add(
+            heads.previous,
+            format!(
+                "the signed head of size {} covers entries that are missing",
+                head.size
+            ),
+        );
+    }
     for (subject, (seq, state)) in &latest {
         if current_state(conn, subject)? != *state {
             findings.add(
@@ -119,22 +168,6 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
                 format!("{subject} differs from its last recorded state"),
             );
         }
-    }
-    let tree = MemoryTree::new(leaves);
-    let mut previous = 0i64;
-    for head in db::audit::heads(conn)? {
-        let size = head.size as u64;
-        let stored = parse_hash(&head.root_hash)?;
-        let signed = log.sign_head(size, &stored) == head.signature;
-        let matches = size <= tree.size() && merkle::root(&tree, size).ok() == Some(stored);
-        if !signed || !matches {
-            findings.add(
-                previous.min(head.size - 1).max(0),
-                format!("the signed head of size {size} does not match the entries"),
-            );
-            break;
-        }
-        previous = head.size;
     }
     let size = tree.size() as i64;
     Ok(match findings.first {
@@ -159,7 +192,7 @@ pub fn verify_export<R: BufRead>(
     input: R,
     verifier: &NoteVerifier,
 ) -> Result<(u64, String), String> {
-    let mut leaves = Vec::new();
+    let mut leaves = CompactRange::default();
     let mut checkpoint = None;
     for (n, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
@@ -176,10 +209,10 @@ pub fn verify_export<R: BufRead>(
             .get("seq")
             .and_then(Value::as_u64)
             .ok_or(format!("line {}: no seq", n + 1))?;
-        if seq != leaves.len() as u64 {
+        if seq != leaves.size() {
             return Err(format!(
                 "seq {seq}: expected {} (entries must be gap-free from 0)",
-                leaves.len()
+                leaves.size()
             ));
         }
         let canonical = v
@@ -206,14 +239,13 @@ pub fn verify_export<R: BufRead>(
     let note = checkpoint.ok_or("the export ends without a checkpoint")?;
     let text = verifier.open(&note)?;
     let (_, size, root) = parse_checkpoint(text)?;
-    let tree = MemoryTree::new(leaves);
-    if size > tree.size() {
+    if size != leaves.size() {
         return Err(format!(
             "the checkpoint covers {size} entries but the export holds {}",
-            tree.size()
+            leaves.size()
         ));
     }
-    if merkle::root(&tree, size)? != root {
+    if leaves.root() != root {
         return Err(format!(
             "the entries do not hash to the checkpoint's root at size {size}"
         ));
