@@ -85,7 +85,8 @@ pub struct DestructionInsertForm {
 pub struct Registration {
     pub firearm: FirearmRow,
     pub identifiers: Vec<IdentifierInsertForm>,
-    pub event: EventRow,
+    /// `registered`, then any history the registration brought.
+    pub events: Vec<EventRow>,
 }
 
 fn map_insert_error(e: diesel::result::Error) -> AppError {
@@ -115,7 +116,7 @@ pub fn insert(conn: &mut DbConn, regs: &[Registration]) -> AppResult<()> {
         identifiers,
         map_insert_error
     );
-    let events: Vec<EventRow> = regs.iter().map(|r| r.event.clone()).collect();
+    let events: Vec<EventRow> = regs.iter().flat_map(|r| r.events.iter().cloned()).collect();
     crate::insert_chunks!(conn, firearm_events::table, events, map_insert_error);
     Ok(())
 }

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::firearms::{self, Actor};
 use input::EventInput;
 
-fn event_row(
+pub(crate) fn event_row(
     firearm: &FirearmRow,
     actor: &Actor,
     event_type: EventType,

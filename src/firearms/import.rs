@@ -45,7 +45,7 @@ impl Format {
 }
 
 /// Columns a CSV import may have, named after the registration fields.
-pub const CSV_COLUMNS: [&str; 13] = [
+pub const CSV_COLUMNS: [&str; 14] = [
     "category",
     "manufacturer",
     "model",
@@ -59,6 +59,7 @@ pub const CSV_COLUMNS: [&str; 13] = [
     "custodian",
     "occurred_at",
     "notes",
+    "history",
 ];
 const REQUIRED_COLUMNS: [&str; 5] = [
     "category",
@@ -67,7 +68,7 @@ const REQUIRED_COLUMNS: [&str; 5] = [
     "serial_number",
     "owner",
 ];
-const JSON_COLUMNS: [&str; 4] = ["markings", "components", "owner", "custodian"];
+const JSON_COLUMNS: [&str; 5] = ["markings", "components", "owner", "custodian", "history"];
 
 /// Parses one row's JSON object as a registration.
 fn parse_object(value: Value) -> Result<RegisterFirearm, Vec<FieldError>> {

@@ -10,7 +10,7 @@ use crate::domain::{
     text, Category, Component, ComponentKind, CountryCode, Holder, HolderKind, Marking,
     MarkingKind, SerialNumber,
 };
-use crate::error::{FieldError, Validator};
+use crate::error::{AppError, FieldError, Validator};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +66,12 @@ pub struct RegisterFirearm {
     /// When the firearm came on record in the world; defaults to now.
     pub occurred_at: Option<String>,
     pub notes: Option<String>,
+    /// Events that already happened to the firearm, oldest first, each as
+    /// `POST /v1/firearms/{id}/events` takes it: for records brought over
+    /// from paper or spreadsheets with their custody history.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub history: Vec<serde_json::Value>,
 }
 
 /// A registration whose every field has been checked, except what only the
@@ -86,6 +92,7 @@ pub struct NewFirearm {
     pub custodian: Option<Holder>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
+    pub history: Vec<crate::events::input::EventInput>,
 }
 
 impl NewFirearm {
@@ -108,6 +115,11 @@ impl NewFirearm {
         ] {
             if let Some(id) = holder.and_then(|h| h.agency_id.clone()) {
                 refs.push((format!("{field}.agency_id"), id));
+            }
+        }
+        for (i, event) in self.history.iter().enumerate() {
+            for id in event.action.agency_refs() {
+                refs.push((format!("history[{i}].to.agency_id"), id));
             }
         }
         refs
@@ -240,6 +252,18 @@ impl RegisterFirearm {
             parse_occurred_at(r, now)
         });
         let notes = optional(&mut v, "notes", self.notes.as_deref(), parse_notes);
+        let mut history = Vec::new();
+        for (i, body) in self.history.iter().enumerate() {
+            match crate::events::input::parse(body.clone(), now) {
+                Ok(event) => history.push(event),
+                Err(AppError::Validation(errors)) => {
+                    for e in errors {
+                        v.push(&format!("history[{i}].{}", e.field), e.message);
+                    }
+                }
+                Err(other) => v.push(&format!("history[{i}]"), other.to_string()),
+            }
+        }
         v.finish_fields()?;
         let incomplete = || vec![FieldError::new("body", "incomplete")];
         let manufacturer = manufacturer.ok_or_else(incomplete)?;
@@ -267,6 +291,7 @@ impl RegisterFirearm {
             },
             occurred_at,
             notes: notes.filter(|n| !n.is_empty()),
+            history,
         })
     }
 }

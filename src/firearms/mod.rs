@@ -93,9 +93,59 @@ fn to_json(v: &Value) -> String {
     v.to_string()
 }
 
+/// What one registration writes, with its audit entries.
+pub struct Prepared {
+    pub rows: Registration,
+    pub audit: Vec<audit::Entry>,
+}
+
 /// Builds the rows one registration writes: the firearm, its identifiers
-/// (serial, component serials, marking texts) and its `registered` event.
-pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
+/// (serial, component serials, marking texts), its `registered` event, and
+/// the events of any history it brings, each applied as if recorded then.
+pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> AppResult<Prepared> {
+    let mut reg = registered(actor, new, now);
+    let mut audit = vec![audit_entry(&reg.firearm, &reg.events[0])];
+    for (i, input) in new.history.iter().enumerate() {
+        let mut firearm = reg.firearm.clone();
+        firearm.version += 1;
+        let applied = crate::events::apply::apply(&firearm, actor, input, db::now())
+            .map_err(|e| history_error(i, e))?;
+        let event = crate::events::event_row(
+            &applied.row,
+            actor,
+            input.action.event_type(),
+            input.occurred_at,
+            applied.details,
+            (
+                input.location.clone(),
+                input.reference.clone(),
+                input.notes.clone(),
+            ),
+        );
+        if let Some((kind, text)) = applied.new_marking {
+            let position = reg.identifiers.len();
+            reg.identifiers
+                .push(identifier(&firearm.id, position, "marking", &kind, &text));
+        }
+        if applied.serial_changed {
+            if let Some(serial) = reg.identifiers.first_mut() {
+                *serial = identifier(
+                    &firearm.id,
+                    0,
+                    "serial",
+                    "serial",
+                    &applied.row.serial_number,
+                );
+            }
+        }
+        audit.push(audit_entry(&applied.row, &event));
+        reg.firearm = applied.row;
+        reg.events.push(event);
+    }
+    Ok(Prepared { rows: reg, audit })
+}
+
+fn registered(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
     let id = db::new_id();
     let recorded_at = db::now();
     let markings = json!(new.markings);
@@ -189,7 +239,7 @@ pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Regi
     Registration {
         firearm,
         identifiers,
-        event,
+        events: vec![event],
     }
 }
 
@@ -247,7 +297,7 @@ fn duplicate(existing_id: &str) -> AppError {
 /// Registers one firearm for the actor's agency, with its `registered`
 /// event, in one transaction.
 pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<FirearmRow> {
-    let reg = registration(actor, &new, Utc::now());
+    let prepared = registration(actor, &new, Utc::now())?;
     let actor = actor.clone();
     let key = new.unique_key();
     let written = db::run(pool, move |c| {
@@ -256,13 +306,10 @@ pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<
             if !errors.is_empty() {
                 return Err(AppError::Validation(errors));
             }
-            db::firearms::insert(c, std::slice::from_ref(&reg))?;
-            audit::queue(
-                c,
-                &actor.audit_actor(),
-                vec![audit_entry(&reg.firearm, &reg.event)],
-            )?;
-            Ok(reg.firearm)
+            let Prepared { rows, audit } = prepared;
+            db::firearms::insert(c, std::slice::from_ref(&rows))?;
+            audit::queue(c, &actor.audit_actor(), audit)?;
+            Ok(rows.firearm)
         })
     })
     .await;
@@ -318,6 +365,30 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
+/// A history event that cannot be applied (a transition the status machine
+/// refuses, a transfer to the current holder, ...) is invalid input: 422,
+/// naming the event.
+fn history_error(i: usize, e: AppError) -> AppError {
+    let errors = match e {
+        AppError::Validation(errors) => errors
+            .into_iter()
+            .map(|f| FieldError::new(format!("history[{i}].{}", f.field), f.message))
+            .collect(),
+        other => vec![FieldError::new(
+            format!("history[{i}]"),
+            format!("{}: {other}", other.code()),
+        )],
+    };
+    AppError::Validation(errors)
+}
+
+fn history_errors(e: AppError) -> Vec<FieldError> {
+    match e {
+        AppError::Validation(errors) => errors,
+        other => vec![FieldError::new("history", other.to_string())],
+    }
+}
+
 fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowError> {
     errors.into_iter().map(move |e| RowError {
         row,
@@ -342,7 +413,7 @@ pub async fn import(
         db::write_tx(c, |c| {
             let now = Utc::now();
             let mut errors: Vec<RowError> = Vec::new();
-            let mut good: Vec<(usize, Registration)> = Vec::new();
+            let mut good: Vec<(usize, Prepared)> = Vec::new();
             let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
             let mut agencies = HashMap::new();
             for ParsedRow { row, parsed } in rows {
@@ -367,10 +438,13 @@ pub async fn import(
                     ));
                 }
                 seen.entry(key).or_insert(row);
-                if problems.is_empty() {
-                    good.push((row, registration(&actor, &new, now)));
-                } else {
+                if !problems.is_empty() {
                     errors.extend(row_errors(row, problems));
+                    continue;
+                }
+                match registration(&actor, &new, now) {
+                    Ok(prepared) => good.push((row, prepared)),
+                    Err(e) => errors.extend(row_errors(row, history_errors(e))),
                 }
             }
             errors.sort_by_key(|e| e.row);
@@ -386,9 +460,16 @@ pub async fn import(
                 )
                 .with_extra(json!({"errors": errors})));
             }
-            let (numbers, regs): (Vec<usize>, Vec<Registration>) = good.into_iter().unzip();
+            let (numbers, prepared): (Vec<usize>, Vec<Prepared>) = good.into_iter().unzip();
+            let mut entries: Vec<audit::Entry> = Vec::new();
+            let regs: Vec<Registration> = prepared
+                .into_iter()
+                .map(|p| {
+                    entries.extend(p.audit);
+                    p.rows
+                })
+                .collect();
             db::firearms::insert(c, &regs)?;
-            let mut entries: Vec<audit::Entry> = regs.iter().map(|r| audit_entry(&r.firearm, &r.event)).collect();
             entries.push(audit::Entry::new(
                 "firearm.import",
                 format!("agency:{}", actor.agency_id),

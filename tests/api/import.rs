@@ -357,3 +357,124 @@ fn ten_thousand_rows_in_one_request() {
     r.assert_problem(422, "import_rejected");
     assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(50));
 }
+
+fn with_history(serial: &str, agency: &str) -> Value {
+    let mut b = pistol(serial, agency);
+    b["history"] = json!([
+        {"type": "custody_transfer", "occurred_at": "2016-01-10T00:00:00Z", "to": {"kind": "agency", "name": "Kumasi armoury", "agency_id": agency}},
+        {"type": "marking_added", "occurred_at": "2017-03-01T00:00:00Z", "marking": {"kind": "state", "text": "GPS-2017-0042"}},
+        {"type": "reported_lost", "occurred_at": "2019-05-05T00:00:00Z", "report_reference": "KMS/19/5"},
+        {"type": "recovered", "occurred_at": "2020-02-02T00:00:00Z"}
+    ]);
+    b
+}
+
+#[test]
+fn imported_records_bring_their_custody_history() {
+    let reg = registry();
+    let body: String = (1..=3)
+        .map(|i| format!("{}\n", with_history(&format!("HIST-{i}"), &reg.agency)))
+        .collect();
+    let r = import(&reg, "", "application/x-ndjson", &body);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["firearms"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let f = reg.app.get(&format!("/v1/firearms/{id}"), &reg.registrar);
+    assert_eq!(
+        (f.body["status"].as_str(), f.body["version"].as_i64()),
+        (Some("active"), Some(5))
+    );
+    assert_eq!(f.body["custodian"]["name"], "Kumasi armoury");
+    let h = reg
+        .app
+        .get(&format!("/v1/firearms/{id}/history"), &reg.registrar);
+    let events = h.body["events"].as_array().expect("events");
+    let seen: Vec<(i64, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["sequence"].as_i64().unwrap_or(0),
+                e["type"].as_str().unwrap_or(""),
+                e["occurred_at"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "registered", "2015-06-01T00:00:00Z"),
+            (2, "custody_transfer", "2016-01-10T00:00:00Z"),
+            (3, "marking_added", "2017-03-01T00:00:00Z"),
+            (4, "reported_lost", "2019-05-05T00:00:00Z"),
+            (5, "recovered", "2020-02-02T00:00:00Z"),
+        ]
+    );
+    // The marking added in the history is traceable, and the log vouches for it all.
+    let (_, tracer) =
+        reg.app
+            .create_user(&reg.admin, "tracer", &reg.agency, &["tracer", "auditor"]);
+    let t = reg.app.get("/v1/trace?marking=GPS-2017-0042", &tracer);
+    assert_eq!(
+        t.body["matches"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        t.text
+    );
+    wait_integrated(&reg.app.database_url);
+    assert_eq!(reg.app.get("/v1/audit/verify", &tracer).body["valid"], true);
+}
+
+#[test]
+fn a_history_the_status_machine_refuses_rejects_its_row() {
+    let reg = registry();
+    let mut bad = pistol("HIST-BAD", &reg.agency);
+    bad["history"] = json!([
+        {"type": "export", "to_country": "TG", "licence_number": "EXP-1"},
+        {"type": "custody_transfer", "to": {"kind": "dealer", "name": "Somewhere"}}
+    ]);
+    let mut typo = pistol("HIST-TYPO", &reg.agency);
+    typo["history"] = json!([{"type": "teleported"}]);
+    let body = format!(
+        "{}\n{}\n{}\n",
+        with_history("HIST-OK", &reg.agency),
+        bad,
+        typo
+    );
+    let r = import(&reg, "", "application/x-ndjson", &body);
+    r.assert_problem(422, "import_rejected");
+    let errors: Vec<(u64, &str)> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap_or(0),
+                e["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [(2, "history[1]"), (3, "history[0].type")],
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("illegal_transition"));
+    assert_eq!(count(&reg), 0);
+    // The same holds for a single registration.
+    let single = reg.app.post("/v1/firearms", &reg.registrar, &bad);
+    single.assert_problem(422, "validation_failed");
+    assert_eq!(single.body["errors"][0]["field"], "history[1]");
+    assert_eq!(
+        reg.app
+            .post(
+                "/v1/firearms",
+                &reg.registrar,
+                &with_history("HIST-ONE", &reg.agency)
+            )
+            .status,
+        201
+    );
+}
