@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""The registry against its database's own ceiling, measured in one run.
+
+For each workload and concurrency, the service is driven over HTTP by wrk
+and the same statements are run straight against the database (pgbench on
+PostgreSQL, the sqlite3 command line on SQLite), alternating, and the
+median of the runs is compared. See docs/benchmarks.md.
+"""
+import argparse, json, os, platform, random, re, shutil, statistics, subprocess, sys, tempfile, time
+import urllib.request, urllib.error, uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = ["register", "custody", "trace_exact", "trace_lookalike", "trace_wildcard", "history"]
+PASSWORD = "bench-admin-password"
+LOG_KEEP = "/tmp/registry-bench-server.log"
+LOOKALIKE = str.maketrans("OQDILZSGB", "000112568")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} ... failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
+def normalize(s):
+    return re.sub(r"[\s\-./_]", "", s).upper()
+
+
+class Api:
+    def __init__(self, base):
+        self.base = base
+
+    def call(self, method, path, token=None, body=None, content_type="application/json"):
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def token(self, user, password):
+        status, body = self.call("POST", "/v1/auth/login", body={"username": user, "password": password})
+        assert status == 200, body
+        return body["access_token"]
+
+
+def serial(rng, i):
+    """Realistic serials: letters and digits, with and without separators."""
+    letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
+    form = i % 4
+    if form == 0:
+        return f"{rng.choice(letters)}{rng.choice(letters)}-{i:07d}"
+    if form == 1:
+        return f"{i:08d}{rng.choice(letters)}"
+    if form == 2:
+        return f"{rng.choice(letters)}{i % 100:02d} {i // 100:06d}"
+    return f"K{rng.choice(letters)}/{i:07d}"
+
+
+def seed_rows(agency, start, count, rng):
+    owner = {"kind": "agency", "name": "Ghana Police Service", "agency_id": agency}
+    for i in range(start, start + count):
+        s = serial(rng, i)
+        row = {"category": rng.choice(["assault_rifle", "self_loading_pistol", "rifle", "shotgun"]),
+               "manufacturer": rng.choice(["Izhmash", "Glock GmbH", "Norinco", "FN Herstal", "Beretta"]),
+               "model": "M" + str(i % 40), "calibre": rng.choice(["7.62x39mm", "9x19mm", "5.56x45mm"]),
+               "country_of_manufacture": rng.choice(["RU", "AT", "CN", "BE", "IT"]), "year_of_manufacture": 1960 + i % 60,
+               "serial_number": s, "owner": owner, "occurred_at": "2015-06-01T00:00:00Z",
+               # Four events after registration: five history events in all.
+               "history": [
+                   {"type": "custody_transfer", "to": {"kind": "dealer", "name": f"Armourer {i % 97}"}},
+                   {"type": "marking_added", "marking": {"kind": "state", "text": f"GPS {i:07d}"}},
+                   {"type": "custody_transfer", "to": {"kind": "dealer", "name": f"Repair shop {i % 31}"}},
+                   {"type": "custody_transfer", "to": owner},
+               ]}
+        if i % 5 == 0:
+            row["components"] = [{"kind": "bolt", "serial_number": f"B{i:08d}"}]
+        if i % 3 == 0:
+            row["markings"] = [{"kind": "import", "text": f"GH {2000 + i % 25} {rng.choice(['ACME', 'IMPEX', 'ARMCO'])}"}]
+        yield row
+
+
+class Registry:
+    def __init__(self, args, db, url, port, work):
+        self.args, self.db, self.url, self.port, self.work = args, db, url, port, work
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, DATABASE_URL=self.url, REGISTRY_BIND=f"127.0.0.1:{self.port}",
+                   REGISTRY_ADMIN_PASSWORD=PASSWORD, REGISTRY_DATA_DIR=os.path.join(self.work, "data-" + self.db),
+                   REGISTRY_TOKEN_TTL_SECS="86400", RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"))
+        self.proc = subprocess.Popen([self.args.binary, "serve"], env=env,
+                                     stdout=open(os.path.join(self.work, self.db + ".log"), "w"), stderr=subprocess.STDOUT)
+        api = Api(f"http://127.0.0.1:{self.port}")
+        for _ in range(300):
+            try:
+                if api.call("GET", "/ready")[0] == 200:
+                    return api
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit(f"the registry did not start; see {self.work}/{self.db}.log")
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+
+    def sql(self, statement):
+        if self.db == "postgres":
+            return run(["psql", self.url, "-qtAc", statement]).stdout.strip()
+        return run(["sqlite3", self.url.split("://", 1)[1], statement]).stdout.strip()
+
+
+def setup_accounts(api):
+    admin = api.token("admin", PASSWORD)
+    _, agency = api.call("POST", "/v1/agencies", admin, {"name": "Ghana Police Service", "country": "GH", "kind": "police"})
+    users = {}
+    for name, roles in [("bench", ["registrar"]), ("bench-tracer", ["tracer", "auditor"])]:
+        status, user = api.call("POST", "/v1/users", admin, {"username": name, "password": PASSWORD,
+                                                              "agency_id": agency["id"], "roles": roles})
+        assert status == 201, user
+        users[name] = user["id"]
+    return agency["id"], users, api.token("bench", PASSWORD), api.token("bench-tracer", PASSWORD)
+
+
+def seed(reg, api, token, agency, records, data_file):
+    rng = random.Random(7)
+    started, chunk = time.time(), 5000
+    with open(data_file, "w") as out:
+        for start in range(0, records, chunk):
+            rows = list(seed_rows(agency, start, min(chunk, records - start), rng))
+            body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+            status, report = api.call("POST", "/v1/firearms/import", token, body, "application/x-ndjson")
+            assert status == 201, str(report)[:2000]
+            for f in report["firearms"]:
+                out.write(f"{f['id']}\t{rows[f['row'] - 1]['serial_number']}\n")
+            if start // chunk % 20 == 0:
+                log(f"  seeded {start + len(rows):,} of {records:,}")
+    seeded = time.time() - started
+    log(f"  seeded {records:,} firearms with 5 history events each in {seeded:.0f} s ({records / seeded:,.0f}/s)")
+    started = time.time()
+    while int(reg.sql("SELECT count(*) FROM audit_entries WHERE seq IS NULL") or 0) > 0:
+        time.sleep(1)
+    log(f"  audit log integrated {time.time() - started:.0f} s later")
+    return seeded
+
+
+def parse_duration(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(args, workload, conns, port, env):
+    script = os.path.join(HERE, "register.lua" if workload == "register" else "lua/workload.lua")
+    env = dict(os.environ, **env, WORKLOAD=workload, BENCH_LUA=os.path.join(HERE, "lua"), RUN=uuid.uuid4().hex[:10])
+    out = run(["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{args.duration}s", "--latency", "-s", script,
+               f"http://127.0.0.1:{port}"], env=env).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        log(f"  !! {workload}: {errors.group(1)} answers were not 2xx (see the server log kept in {LOG_KEEP})")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = parse_duration(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = parse_duration(re.search(r"\s99%\s+(\S+)", out).group(1))
+    return rps, p50, p99
+
+
+def run_pgbench(args, reg, workload, conns, ids):
+    logdir = tempfile.mkdtemp(dir=reg.work)
+    cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", str(min(2, conns)), "-T", str(args.duration),
+           "-f", os.path.join(HERE, "pgbench", workload + ".sql"), "--log", "--log-prefix", os.path.join(logdir, "pgb"),
+           "-D", f"records={args.records}", "-D", f"uid={ids['uid']}", "-D", f"tid={ids['tid']}", "-D", f"aid={ids['aid']}",
+           reg.url]
+    out = run(cmd).stdout
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
+    lat = []
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name)) as f:
+            lat += [int(line.split()[2]) / 1000 for line in f if line.strip()]
+    shutil.rmtree(logdir)
+    lat.sort()
+    return tps, lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+def sqlite_statements(workload, ids, row, k):
+    """One transaction of the workload, as the service runs it, with values."""
+    uid, tid, aid = ids["uid"], ids["tid"], ids["aid"]
+    fid, norm = row
+    canon = norm.translate(LOOKALIKE)
+    q = lambda s: "'" + s.replace("'", "''") + "'"
+    user = f"SELECT id, username, agency_id, roles, disabled FROM users WHERE id = {q(uid)};"
+    audit = lambda action, who: (f"INSERT INTO audit_entries VALUES ({q(str(uuid.uuid4()))}, NULL, datetime('now'), {q(who)}, "
+                                 f"'bench', {q(aid)}, '{action}', 'firearm:' || {q(fid)}, 'bench', NULL, NULL, "
+                                 f"'{{\"action\":\"{action}\"}}', {q(uuid.uuid4().hex * 2)});")
+    if workload == "register":
+        new = str(uuid.uuid4())
+        s = f"SQ-{k}-{uuid.uuid4().hex[:8]}"
+        return (user + "BEGIN IMMEDIATE;" + f"SELECT * FROM agencies WHERE id = {q(aid)};" +
+                f"INSERT INTO firearms VALUES ({q(new)}, 'assault_rifle', 'Izhmash', 'izhmash', 'AKM', '7.62x39mm', 'RU', 1978, "
+                f"{q(s)}, {q(normalize(s))}, '[]', '[]', 'active', '{{\"kind\":\"agency\"}}', NULL, {q(aid)}, NULL, 1, "
+                f"datetime('now'), datetime('now'));" +
+                f"INSERT INTO firearm_identifiers VALUES ({q(new)}, 0, 'serial', 'serial', {q(s)}, {q(normalize(s))}, "
+                f"{q(normalize(s).translate(LOOKALIKE))});" +
+                f"INSERT INTO firearm_events VALUES ({q(str(uuid.uuid4()))}, {q(new)}, 1, 'registered', datetime('now'), "
+                f"datetime('now'), {q(uid)}, 'bench', {q(aid)}, '{{}}', NULL, NULL, NULL);" + audit("firearm.registered", uid) + "COMMIT;")
+    if workload == "custody":
+        return (user + "BEGIN IMMEDIATE;" + f"UPDATE firearms SET version = version + 1 WHERE id = {q(fid)};" +
+                f"SELECT * FROM firearms WHERE id = {q(fid)};" +
+                f"UPDATE firearms SET custodian = '{{\"kind\":\"dealer\"}}', updated_at = datetime('now') WHERE id = {q(fid)};" +
+                f"INSERT INTO firearm_events SELECT {q(str(uuid.uuid4()))}, id, version, 'custody_transfer', datetime('now'), "
+                f"datetime('now'), {q(uid)}, 'bench', {q(aid)}, '{{}}', NULL, NULL, NULL FROM firearms WHERE id = {q(fid)};" +
+                audit("firearm.custody_transfer", uid) + "COMMIT;")
+    if workload == "history":
+        return (user + f"SELECT * FROM firearms WHERE id = {q(fid)};" +
+                f"SELECT e.*, a.seq FROM firearm_events e LEFT JOIN audit_entries a ON a.event_id = e.id "
+                f"WHERE e.firearm_id = {q(fid)} ORDER BY e.sequence;")
+    if workload == "trace_wildcard":
+        like = canon[:2] + "%" + canon[-3:]
+        lookup = (f"SELECT i.* FROM identifier_trigrams t JOIN firearm_identifiers i ON i.firearm_id = t.firearm_id "
+                  f"AND i.position = t.position WHERE t.canonical LIKE {q(like)} LIMIT 2001;")
+    else:
+        column, value = ("normalized", norm) if workload == "trace_exact" else ("canonical", canon)
+        lookup = f"SELECT * FROM firearm_identifiers WHERE {column} = {q(value)} LIMIT 2001;"
+    return (user + lookup + f"SELECT * FROM firearms WHERE id = {q(fid)};" + "BEGIN IMMEDIATE;" + audit("trace.query", tid) + "COMMIT;")
+
+
+def run_sqlite3(args, reg, workload, rows, ids):
+    """The same statements through the sqlite3 command line: one writer."""
+    path = reg.url.split("://", 1)[1]
+    script = ["PRAGMA busy_timeout = 15000;", "PRAGMA journal_mode = WAL;", "PRAGMA synchronous = FULL;"]
+    n = max(200, args.sqlite_transactions)
+    script += [sqlite_statements(workload, ids, rows[random.randrange(len(rows))], k) for k in range(n)]
+    text = "\n".join(script)
+    started = time.time()
+    subprocess.run(["sqlite3", path], input=text, check=True, capture_output=True, text=True)
+    return n / (time.time() - started), None, None
+
+
+def fmt(v, digits=1):
+    return "—" if v is None else f"{v:,.{digits}f}"
+
+
+def bench_db(args, db, work):
+    if db == "postgres":
+        name = f"registry_bench_{os.getpid()}"
+        run(["psql", args.pg_url, "-qc", f"CREATE DATABASE {name}"])
+        url = args.pg_url.rsplit("/", 1)[0] + "/" + name
+    else:
+        name, url = None, "sqlite://" + os.path.join(work, "bench.db")
+    reg = Registry(args, db, url, 18300 + (db == "sqlite"), work)
+    rows_out = []
+    try:
+        api = reg.start()
+        aid, users, token, tracer = setup_accounts(api)
+        data = os.path.join(work, f"firearms-{db}.tsv")
+        seeding = seed(reg, api, token, aid, args.records, data)
+        rows = [line.rstrip("\n").split("\t") for line in open(data)]
+        rows = [(fid, normalize(s)) for fid, s in rows]
+        ids = {"uid": users["bench"], "tid": users["bench-tracer"], "aid": aid}
+        if db == "postgres":
+            reg.sql("CREATE TABLE bench_ids (n serial PRIMARY KEY, id text, normalized text, canonical text, wildcard text)")
+            copy = "".join(f"{fid}\t{n}\t{n.translate(LOOKALIKE)}\t{n.translate(LOOKALIKE)[:2]}%{n.translate(LOOKALIKE)[-3:]}\n"
+                           for fid, n in rows)
+            subprocess.run(["psql", url, "-qc", "\\copy bench_ids (id, normalized, canonical, wildcard) FROM STDIN"],
+                           input=copy, text=True, check=True, capture_output=True)
+            reg.sql("ANALYZE")
+        for workload in args.workloads:
+            for conns in args.connections:
+                svc, base = [], []
+                env = {"TOKEN": tracer if workload.startswith("trace") else token, "AGENCY": aid,
+                       "BENCH_DATA": data}
+                for _ in range(args.runs):
+                    svc.append(run_wrk(args, workload, conns, reg.port, env))
+                    if db == "postgres":
+                        base.append(run_pgbench(args, reg, workload, conns, ids))
+                    elif conns == args.connections[0]:
+                        base.append(run_sqlite3(args, reg, workload, rows, ids))
+                med = lambda xs, i: statistics.median(x[i] for x in xs) if xs and xs[0][i] is not None else None
+                s_rps, b_tps = med(svc, 0), med(base, 0)
+                row = {"db": db, "workload": workload, "connections": conns, "service_rps": s_rps, "database_tps": b_tps,
+                       "ratio": (s_rps / b_tps) if b_tps else None, "service_p50": med(svc, 1), "service_p99": med(svc, 2),
+                       "database_p50": med(base, 1), "database_p99": med(base, 2), "peak_rss_mb": reg.peak_rss_mb()}
+                log(f"  {workload:16} c={conns:<3} service {fmt(s_rps)} req/s  database {fmt(b_tps)} tx/s  "
+                    f"ratio {fmt(row['ratio'], 2)}  rss {row['peak_rss_mb']:.0f} MB")
+                rows_out.append(row)
+        return rows_out, seeding
+    finally:
+        reg.stop()
+        shutil.copy(os.path.join(work, db + ".log"), LOG_KEEP)
+        if name:
+            subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    sq = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split(" ")[0]
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB memory, {pg}, sqlite3 {sq}, {platform.platform()}"
+
+
+def table(results):
+    lines = ["| database | workload | connections | service req/s | database tx/s | ratio | service p50 / p99 ms | database p50 / p99 ms | server peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['db']} | {r['workload']} | {r['connections']} | {fmt(r['service_rps'])} | {fmt(r['database_tps'])} | "
+                     f"{fmt(r['ratio'], 2)} | {fmt(r['service_p50'], 2)} / {fmt(r['service_p99'], 2)} | "
+                     f"{fmt(r['database_p50'], 2)} / {fmt(r['database_p99'], 2)} | {r['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--records", type=int, default=1_000_000)
+    p.add_argument("--quick", action="store_true", help="100,000 records, 10 s runs, one run each, PostgreSQL")
+    p.add_argument("--smoke", action="store_true", help="a tiny run that only proves the harness works")
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--db", choices=["postgres", "sqlite", "both"], default="both")
+    p.add_argument("--connections", default="1,4,16")
+    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("--sqlite-transactions", type=int, default=2000)
+    p.add_argument("--binary", required=True)
+    p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument("--out", help="write the table and the machine's description here (Markdown)")
+    args = p.parse_args()
+    if args.quick:
+        args.records, args.duration, args.runs = 100_000, 10, 1
+        args.db = "postgres" if args.db == "both" else args.db
+    if args.smoke:
+        args.records, args.duration, args.runs, args.connections = 300, 1, 1, "2"
+        args.sqlite_transactions = 200
+    args.connections = [int(c) for c in args.connections.split(",")]
+    args.workloads = args.workloads.split(",")
+    work = tempfile.mkdtemp(prefix="registry-bench-")
+    results, seeding = [], {}
+    try:
+        for db in (["postgres", "sqlite"] if args.db == "both" else [args.db]):
+            log(f"== {db}: {args.records:,} firearms")
+            r, seeding[db] = bench_db(args, db, work)
+            results += r
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = table(results)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(f"<!-- written by bench/run.sh; machine: {machine()} -->\n")
+            f.write(f"Machine: {machine()}.\n\nRecords: {args.records:,} firearms with 5 history events each; "
+                    f"{args.duration} s per run, median of {args.runs} run(s) each, service and database alternating. "
+                    + "Seeding: " + ", ".join(f"{db} {args.records / s:,.0f} firearms/s" for db, s in seeding.items()) + ".\n\n")
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
