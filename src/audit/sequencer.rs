@@ -95,9 +95,10 @@ pub fn integrate(conn: &mut DbConn, log: &AuditLog, max_batch: i64) -> AppResult
         }
         let mut fresh: HashMap<(u32, u64), Hash> = HashMap::new();
         let mut rows = Vec::new();
-        for (i, (id, leaf_hex)) in pending.iter().enumerate() {
+        let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
+        db::audit::set_seqs(c, size as i64, &ids)?;
+        for (i, (_, leaf_hex)) in pending.iter().enumerate() {
             let seq = size + i as u64;
-            db::audit::set_seq(c, id, seq as i64)?;
             let leaf = parse_hash(leaf_hex)?;
             let done = {
                 let nodes = StoredNodes {

@@ -84,10 +84,34 @@ pub fn count_pending(conn: &mut DbConn) -> AppResult<i64> {
         .get_result(conn)?)
 }
 
-pub fn set_seq(conn: &mut DbConn, id: &str, seq: i64) -> AppResult<()> {
-    diesel::update(audit_entries::table.find(id))
-        .set(audit_entries::seq.eq(seq))
-        .execute(conn)?;
+/// Gives `ids` the seqs `first`, `first + 1`, ... in one statement: the
+/// ids travel as one JSON array, which both backends can unnest.
+pub fn set_seqs(conn: &mut DbConn, first: i64, ids: &[String]) -> AppResult<()> {
+    use diesel::sql_types::{BigInt, Text};
+    let list = serde_json::to_string(ids).map_err(AppError::internal)?;
+    let updated = match conn {
+        DbConn::Pg(c) => diesel::sql_query(
+            "UPDATE audit_entries SET seq = $1 + j.ord - 1 \
+             FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS j(id, ord) \
+             WHERE audit_entries.id = j.id",
+        )
+        .bind::<BigInt, _>(first)
+        .bind::<Text, _>(&list)
+        .execute(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "UPDATE audit_entries SET seq = ? + j.key FROM json_each(?) AS j \
+             WHERE audit_entries.id = j.value",
+        )
+        .bind::<BigInt, _>(first)
+        .bind::<Text, _>(&list)
+        .execute(c)?,
+    };
+    if updated != ids.len() {
+        return Err(AppError::internal(format!(
+            "assigned {updated} seqs for {} entries",
+            ids.len()
+        )));
+    }
     Ok(())
 }
 
