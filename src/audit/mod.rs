@@ -30,12 +30,14 @@ pub struct Entry {
     pub action: String,
     /// What it happened to, e.g. `firearm:<id>`.
     pub target: String,
-    /// The content the entry vouches for; its digest goes into the leaf.
-    pub content: Value,
+    /// The digest of the content the entry vouches for. Taken at once, so
+    /// a bulk import holds digests, not whole documents, until it commits.
+    pub content_digest: String,
     /// The history event recorded, if any.
     pub event_id: Option<String>,
     /// A row whose state after the change the entry vouches for.
-    pub subject: Option<(String, Value)>,
+    /// The row's key and the digest of its state after the change.
+    pub subject: Option<(String, String)>,
 }
 
 impl Entry {
@@ -43,7 +45,7 @@ impl Entry {
         Self {
             action: action.into(),
             target: target.into(),
-            content,
+            content_digest: content::digest(&content),
             event_id: None,
             subject: None,
         }
@@ -55,7 +57,7 @@ impl Entry {
     }
 
     pub fn subject(mut self, key: String, state: Value) -> Self {
-        self.subject = Some((key, state));
+        self.subject = Some((key, content::digest(&state)));
         self
     }
 }
@@ -103,8 +105,8 @@ pub fn queue(conn: &mut DbConn, actor: &AuditActor, entries: Vec<Entry>) -> AppR
                 canonical: String::new(),
                 leaf_hash: String::new(),
             };
-            let state = e.subject.as_ref().map(|(_, s)| content::digest(s));
-            row.canonical = canonical(&row, &content::digest(&e.content), state.as_deref());
+            let state = e.subject.as_ref().map(|(_, s)| s.as_str());
+            row.canonical = canonical(&row, &e.content_digest, state);
             row.leaf_hash = hex::encode(merkle::leaf_hash(row.canonical.as_bytes()));
             row
         })

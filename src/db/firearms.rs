@@ -216,6 +216,21 @@ pub fn record_destruction(
     Ok(())
 }
 
+/// Many firearms by id in one query (order not kept).
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> AppResult<Vec<FirearmRow>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::CHUNK) {
+        let q = firearms::table
+            .filter(firearms::id.eq_any(chunk))
+            .select(firearms::all_columns);
+        rows.extend(match conn {
+            DbConn::Pg(c) => q.load::<FirearmRow>(c)?,
+            DbConn::Sqlite(c) => q.load::<FirearmRow>(c)?,
+        });
+    }
+    Ok(rows)
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<FirearmRow>> {
     Ok(firearms::table
         .find(id)

@@ -125,8 +125,11 @@ impl ManageConnection for ConnectionManager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection whose transaction could not be closed (its server
+    /// went away mid-transaction, say) is dropped rather than reused.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::connection::TransactionManager;
+        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
 }
 
@@ -162,7 +165,9 @@ pub fn build_pool(target: &DbTarget, size: Option<u32>) -> Result<Pool, String> 
     r2d2::Pool::builder()
         .max_size(size.unwrap_or(default_size))
         .connection_timeout(Duration::from_secs(10))
-        .test_on_check_out(false)
+        // A PostgreSQL server restarts; checking a connection before use
+        // (one round trip) replaces those it closed. A SQLite file does not.
+        .test_on_check_out(!target.is_sqlite())
         .build(ConnectionManager::new(target.clone()))
         .map_err(|e| format!("cannot connect to the database: {e}"))
 }

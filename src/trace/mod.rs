@@ -146,9 +146,11 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
             best.insert(row.firearm_id.clone(), (row, score));
         }
     }
+    let ids: Vec<String> = best.keys().cloned().collect();
+    let firearms = db::firearms::find_many(conn, &ids)?;
     let mut matches = Vec::with_capacity(best.len());
-    for (firearm_id, (row, base)) in best {
-        let Some(firearm) = db::firearms::find(conn, &firearm_id)? else {
+    for firearm in firearms {
+        let Some((row, base)) = best.remove(&firearm.id) else {
             continue;
         };
         let score = (base * attribute_factor(q, &firearm) * marking_factor(q, &firearm)).min(1.0);
