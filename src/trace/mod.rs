@@ -147,6 +147,7 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
         }
     }
     let ids: Vec<String> = best.keys().cloned().collect();
+    tracing::debug!(plan = ?pattern.plan(), candidates = ids.len(), "trace candidates");
     let firearms = db::firearms::find_many(conn, &ids)?;
     let mut matches = Vec::with_capacity(best.len());
     for firearm in firearms {
