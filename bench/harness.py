@@ -312,8 +312,10 @@ def bench_db(args, db, work):
     finally:
         reg.stop()
         shutil.copy(os.path.join(work, db + ".log"), LOG_KEEP)
-        if name:
+        if name and not os.environ.get("BENCH_KEEP_DB"):
             subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+        elif name:
+            log(f"  kept the database {name} (BENCH_KEEP_DB)")
 
 
 def machine():

@@ -1,0 +1,1 @@
+ALTER INDEX firearm_identifiers_trigrams SET (fastupdate = on);
