@@ -147,11 +147,14 @@ pub fn consistency_proof<N: Nodes + ?Sized>(
     Ok(out)
 }
 
-/// A whole tree in memory, level by level: for verification and tests.
+/// A whole tree in memory, level by level: the reference the tests check
+/// the stored tree and the compact range against.
+#[cfg(test)]
 pub struct MemoryTree {
     levels: Vec<Vec<Hash>>,
 }
 
+#[cfg(test)]
 impl MemoryTree {
     pub fn new(leaves: Vec<Hash>) -> Self {
         let mut levels = vec![leaves];
@@ -175,6 +178,7 @@ impl MemoryTree {
     }
 }
 
+#[cfg(test)]
 impl Nodes for MemoryTree {
     fn node(&self, level: u32, index: u64) -> Result<Hash, String> {
         self.levels

@@ -77,13 +77,6 @@ pub fn pending(conn: &mut DbConn, limit: i64) -> AppResult<Vec<(String, String)>
         .load(conn)?)
 }
 
-pub fn count_pending(conn: &mut DbConn) -> AppResult<i64> {
-    Ok(audit_entries::table
-        .filter(audit_entries::seq.is_null())
-        .count()
-        .get_result(conn)?)
-}
-
 /// Gives `ids` the seqs `first`, `first + 1`, ... in one statement: the
 /// ids travel as one JSON array, which both backends can unnest.
 pub fn set_seqs(conn: &mut DbConn, first: i64, ids: &[String]) -> AppResult<()> {
@@ -162,12 +155,4 @@ pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> AppResul
         q = q.filter(audit_entries::seq.gt(after));
     }
     Ok(q.load(conn)?)
-}
-
-pub fn by_seq(conn: &mut DbConn, seq: i64) -> AppResult<Option<EntryRow>> {
-    Ok(audit_entries::table
-        .filter(audit_entries::seq.eq(seq))
-        .select(audit_entries::all_columns)
-        .first(conn)
-        .optional()?)
 }

@@ -322,11 +322,3 @@ pub fn events_with_seq(
         .select((firearm_events::all_columns, audit_entries::seq.nullable()))
         .load(conn)?)
 }
-
-pub fn events(conn: &mut DbConn, firearm_id: &str) -> AppResult<Vec<EventRow>> {
-    Ok(firearm_events::table
-        .filter(firearm_events::firearm_id.eq(firearm_id))
-        .order(firearm_events::sequence.asc())
-        .select(firearm_events::all_columns)
-        .load(conn)?)
-}

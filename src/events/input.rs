@@ -311,10 +311,6 @@ fn parse_change(
     }
 }
 
-fn holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<Holder> {
-    parse_holder(v, field, h)
-}
-
 /// Parses an event body. Unknown types and fields, missing required fields
 /// and invalid values are all 422, naming the field.
 pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
@@ -355,14 +351,14 @@ pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
         }
         EventType::OwnershipTransfer => {
             let raw: OwnershipRaw = fields(map)?;
-            let to = holder(&mut v, "to", &raw.to);
+            let to = parse_holder(&mut v, "to", &raw.to);
             let authorization = v.check("authorization", parse_label(&raw.authorization));
             to.zip(authorization)
                 .map(|(to, authorization)| Action::OwnershipTransfer { to, authorization })
         }
         EventType::CustodyTransfer => {
             let raw: CustodyRaw = fields(map)?;
-            let to = holder(&mut v, "to", &raw.to);
+            let to = parse_holder(&mut v, "to", &raw.to);
             let reason = optional(&mut v, "reason", raw.reason.as_deref(), parse_label);
             to.map(|to| Action::CustodyTransfer { to, reason })
         }
@@ -427,14 +423,16 @@ pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
         EventType::Recovered => {
             let raw: RecoveredRaw = fields(map)?;
             match &raw.to {
-                Some(h) => holder(&mut v, "to", h).map(|to| Action::Recovered { to: Some(to) }),
+                Some(h) => {
+                    parse_holder(&mut v, "to", h).map(|to| Action::Recovered { to: Some(to) })
+                }
                 None => Some(Action::Recovered { to: None }),
             }
         }
         EventType::Seized => {
             let raw: SeizedRaw = fields(map)?;
             let case_reference = v.check("case_reference", parse_label(&raw.case_reference));
-            let to = holder(&mut v, "to", &raw.to);
+            let to = parse_holder(&mut v, "to", &raw.to);
             case_reference
                 .zip(to)
                 .map(|(case_reference, to)| Action::Seized { case_reference, to })
