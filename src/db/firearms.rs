@@ -102,9 +102,12 @@ fn map_insert_error(e: diesel::result::Error) -> AppError {
 
 /// Writes registrations in batches. A unique-marking violation answers 409
 /// `duplicate_marking`; the caller's transaction then writes nothing.
-pub fn insert(conn: &mut DbConn, regs: &[Registration]) -> AppResult<()> {
-    let firearm_rows: Vec<&FirearmRow> = regs.iter().map(|r| &r.firearm).collect();
-    let firearm_rows: Vec<FirearmRow> = firearm_rows.into_iter().cloned().collect();
+pub fn insert<R: std::borrow::Borrow<Registration>>(
+    conn: &mut DbConn,
+    regs: &[R],
+) -> AppResult<()> {
+    let regs: Vec<&Registration> = regs.iter().map(|r| r.borrow()).collect();
+    let firearm_rows: Vec<FirearmRow> = regs.iter().map(|r| r.firearm.clone()).collect();
     crate::insert_chunks!(conn, firearms::table, firearm_rows, map_insert_error);
     let identifiers: Vec<IdentifierInsertForm> = regs
         .iter()

@@ -132,11 +132,16 @@ pub async fn history(
     user: &AuthUser,
     id: String,
 ) -> AppResult<(FirearmRow, Vec<(EventRow, Option<i64>)>)> {
-    let row = firearms::get(pool, id).await?;
-    check_history_reader(user, &row)?;
-    let firearm_id = row.id.clone();
-    let events = db::run(pool, move |c| db::firearms::events_with_seq(c, &firearm_id)).await?;
-    Ok((row, events))
+    let user = user.clone();
+    // One checkout for both reads: a history is a short request, and each
+    // trip to the pool and the blocking thread is a good part of it.
+    db::run(pool, move |c| {
+        let row = db::firearms::find(c, &id)?.ok_or(AppError::NotFound)?;
+        check_history_reader(&user, &row)?;
+        let events = db::firearms::events_with_seq(c, &row.id)?;
+        Ok((row, events))
+    })
+    .await
 }
 
 /// A batch destruction, checked.

@@ -397,6 +397,45 @@ fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowEr
     })
 }
 
+/// A valid import row, ready to write.
+struct Candidate {
+    row: usize,
+    key: (String, String, String),
+    prepared: Prepared,
+}
+
+fn insert_candidates(conn: &mut DbConn, good: &[Candidate]) -> AppResult<()> {
+    // Registrations are written in batches; borrow them without copying.
+    let regs: Vec<&Registration> = good.iter().map(|g| &g.prepared.rows).collect();
+    db::firearms::insert(conn, &regs)
+}
+
+/// Writes the rows in a savepoint. Answers false, having written nothing,
+/// when a marking is already registered.
+fn try_insert(conn: &mut DbConn, good: &[Candidate]) -> AppResult<bool> {
+    use diesel::Connection;
+    match conn.transaction(|c| insert_candidates(c, good)) {
+        Ok(()) => Ok(true),
+        Err(AppError::Conflict {
+            code: "duplicate_marking",
+            ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The rows whose marking the registry already holds, with the firearm.
+fn registered_markings(conn: &mut DbConn, good: &[Candidate]) -> AppResult<HashMap<usize, String>> {
+    let mut taken = HashMap::new();
+    for g in good {
+        let (country, manufacturer, serial) = &g.key;
+        if let Some(id) = db::firearms::find_by_marking(conn, country, manufacturer, serial)? {
+            taken.insert(g.row, id);
+        }
+    }
+    Ok(taken)
+}
+
 /// Registers many firearms in one transaction. Every bad row is reported:
 /// invalid fields, unknown agencies, and markings duplicated within the file
 /// or already in the registry. In all-or-nothing mode any bad row means
@@ -413,7 +452,7 @@ pub async fn import(
         db::write_tx(c, |c| {
             let now = Utc::now();
             let mut errors: Vec<RowError> = Vec::new();
-            let mut good: Vec<(usize, Prepared)> = Vec::new();
+            let mut good: Vec<Candidate> = Vec::new();
             let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
             let mut agencies = HashMap::new();
             for ParsedRow { row, parsed } in rows {
@@ -431,21 +470,35 @@ pub async fn import(
                         "serial_number",
                         format!("duplicate_marking: the same unique marking as row {first}"),
                     ));
-                } else if let Some(id) = db::firearms::find_by_marking(c, &key.0, &key.1, &key.2)? {
-                    problems.push(FieldError::new(
-                        "serial_number",
-                        format!("duplicate_marking: already registered as firearm {id}"),
-                    ));
                 }
-                seen.entry(key).or_insert(row);
+                seen.entry(key.clone()).or_insert(row);
                 if !problems.is_empty() {
                     errors.extend(row_errors(row, problems));
                     continue;
                 }
                 match registration(&actor, &new, now) {
-                    Ok(prepared) => good.push((row, prepared)),
+                    Ok(prepared) => good.push(Candidate { row, key, prepared }),
                     Err(e) => errors.extend(row_errors(row, history_errors(e))),
                 }
+            }
+            // The unique constraint finds markings already registered; only
+            // when it refuses the batch are the rows looked up one by one to
+            // name each firearm. A per-row lookup up front was most of the
+            // cost of a large import.
+            let written = (partial || errors.is_empty()) && try_insert(c, &good)?;
+            if !written {
+                let taken = registered_markings(c, &good)?;
+                good.retain(|g| match taken.get(&g.row) {
+                    Some(id) => {
+                        errors.push(RowError {
+                            row: g.row,
+                            field: "serial_number".into(),
+                            message: format!("duplicate_marking: already registered as firearm {id}"),
+                        });
+                        false
+                    }
+                    None => true,
+                });
             }
             errors.sort_by_key(|e| e.row);
             if !partial && !errors.is_empty() {
@@ -460,16 +513,19 @@ pub async fn import(
                 )
                 .with_extra(json!({"errors": errors})));
             }
-            let (numbers, prepared): (Vec<usize>, Vec<Prepared>) = good.into_iter().unzip();
+            if !written {
+                insert_candidates(c, &good)?;
+            }
             let mut entries: Vec<audit::Entry> = Vec::new();
-            let regs: Vec<Registration> = prepared
+            let mut numbers = Vec::with_capacity(good.len());
+            let regs: Vec<Registration> = good
                 .into_iter()
-                .map(|p| {
-                    entries.extend(p.audit);
-                    p.rows
+                .map(|g| {
+                    numbers.push(g.row);
+                    entries.extend(g.prepared.audit);
+                    g.prepared.rows
                 })
                 .collect();
-            db::firearms::insert(c, &regs)?;
             entries.push(audit::Entry::new(
                 "firearm.import",
                 format!("agency:{}", actor.agency_id),

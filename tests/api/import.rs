@@ -152,6 +152,40 @@ fn one_bad_row_rejects_the_whole_file_and_every_bad_row_is_reported() {
     assert_eq!(count(&reg), 1, "nothing was written");
 }
 
+/// A file whose rows are all valid but one marking is already registered:
+/// the database's constraint finds it, the rows are then looked up, and
+/// the report names the firearm that holds it.
+#[test]
+fn a_marking_already_registered_rejects_an_otherwise_valid_file() {
+    let reg = registry();
+    let existing = reg.register(&pistol("HELD-1", &reg.agency))["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let lines = [
+        pistol("FRESH-1", &reg.agency),
+        pistol("held 1", &reg.agency),
+        pistol("FRESH-2", &reg.agency),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let r = import(&reg, "", "application/x-ndjson", &body);
+    r.assert_problem(422, "import_rejected");
+    let errors = r.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{}", r.text);
+    assert_eq!(errors[0]["row"], 2);
+    assert_eq!(errors[0]["field"], "serial_number");
+    let message = errors[0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(&existing),
+        "{message} should name {existing}"
+    );
+    assert_eq!(count(&reg), 1, "nothing was written");
+    let r = import(&reg, "?mode=partial", "application/x-ndjson", &body);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["imported"], 2);
+    assert_eq!(count(&reg), 3);
+}
+
 #[test]
 fn partial_mode_writes_the_good_rows_and_reports_the_bad() {
     let reg = registry();
