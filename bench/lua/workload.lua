@@ -14,6 +14,9 @@ function init(args)
   workload = os.getenv("WORKLOAD")
   token = os.getenv("TOKEN")
   counter = 0
+  -- Names unique across runs: a transfer to the firearm's current
+  -- custodian is refused, and runs pick the same firearms again.
+  run = os.getenv("RUN")
   math.randomseed(os.time() + tid * 7919)
 end
 
@@ -32,8 +35,8 @@ function request()
   if workload == "custody" then
     headers["Content-Type"] = "application/json"
     local body = string.format(
-      '{"type":"custody_transfer","to":{"kind":"dealer","name":"Bench dealer %d-%d"},"reason":"benchmark"}',
-      tid, counter)
+      '{"type":"custody_transfer","to":{"kind":"dealer","name":"Bench dealer %s-%d-%d"},"reason":"benchmark"}',
+      run, tid, counter)
     return wrk.format("POST", "/v1/firearms/" .. row.id .. "/events", headers, body)
   elseif workload == "history" then
     return wrk.format("GET", "/v1/firearms/" .. row.id .. "/history", headers)

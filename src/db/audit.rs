@@ -9,7 +9,7 @@ use super::DbConn;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = audit_entries)]
+#[diesel(table_name = audit_entries, treat_none_as_default_value = false)]
 pub struct EntryRow {
     pub id: String,
     pub seq: Option<i64>,
@@ -75,6 +75,17 @@ pub fn pending(conn: &mut DbConn, limit: i64) -> AppResult<Vec<(String, String)>
         .limit(limit)
         .select((audit_entries::id, audit_entries::leaf_hash))
         .load(conn)?)
+}
+
+/// Whether any entry waits for a seq: a plain read, so that an idle
+/// sequencer takes no lock and writes nothing.
+pub fn any_pending(conn: &mut DbConn) -> AppResult<bool> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.is_null())
+        .select(audit_entries::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// Gives `ids` the seqs `first`, `first + 1`, ... in one statement: the

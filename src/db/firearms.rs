@@ -9,8 +9,11 @@ use crate::error::{AppError, AppResult};
 
 /// A firearm row. Written back whole by an event (`AsChangeset`): the
 /// transaction holds the row, so every column is the current value.
+/// `None` is inserted as NULL rather than DEFAULT, here and in the other
+/// rows written per request: an insert with DEFAULT in it is one diesel
+/// will not keep prepared.
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
-#[diesel(table_name = firearms, treat_none_as_null = true)]
+#[diesel(table_name = firearms, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct FirearmRow {
     pub id: String,
     pub category: String,
@@ -35,7 +38,7 @@ pub struct FirearmRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = firearm_identifiers)]
+#[diesel(table_name = firearm_identifiers, treat_none_as_default_value = false)]
 pub struct IdentifierInsertForm {
     pub firearm_id: String,
     pub position: i32,
@@ -49,7 +52,7 @@ pub struct IdentifierInsertForm {
 }
 
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = firearm_events)]
+#[diesel(table_name = firearm_events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,
     pub firearm_id: String,
@@ -124,32 +127,32 @@ pub fn insert<R: std::borrow::Borrow<Registration>>(
     Ok(())
 }
 
-/// Takes the firearm for one change: bumps its version as the transaction's
-/// first write, which locks the row on PostgreSQL (SQLite's write
-/// transaction is already exclusive), so concurrent events apply one after
-/// another, each to the state the previous one left. With `expected`, only
-/// a firearm still at that version is taken.
+/// Takes the firearm for one change: locks its row (`FOR UPDATE` on
+/// PostgreSQL; SQLite's write transaction is already exclusive), so
+/// concurrent events apply one after another, each to the state the
+/// previous one left. With `expected`, only a firearm still at that
+/// version is taken.
 ///
-/// Answers the firearm at its new version, or 404 / 412.
+/// Answers the firearm at its new version (written by [`apply_change`]),
+/// or 404 / 412. A locking read rather than a version bump: diesel keeps
+/// a read as a prepared statement but plans every update anew.
 pub fn take_for_change(
     conn: &mut DbConn,
     id: &str,
     expected: Option<i64>,
 ) -> AppResult<FirearmRow> {
-    let target = firearms::table.find(id);
-    let bump = firearms::version.eq(firearms::version + 1);
-    let updated = match expected {
-        Some(v) => diesel::update(target.filter(firearms::version.eq(v)))
-            .set(bump)
-            .execute(conn)?,
-        None => diesel::update(target).set(bump).execute(conn)?,
+    let q = firearms::table.find(id).select(firearms::all_columns);
+    let row: Option<FirearmRow> = match conn {
+        DbConn::Pg(c) => q.for_update().first(c).optional()?,
+        DbConn::Sqlite(c) => q.first(c).optional()?,
     };
-    let row = find(conn, id)?.ok_or(AppError::NotFound)?;
-    if updated == 0 {
+    let mut row = row.ok_or(AppError::NotFound)?;
+    if expected.is_some_and(|v| v != row.version) {
         return Err(AppError::PreconditionFailed {
             current: row.version,
         });
     }
+    row.version += 1;
     Ok(row)
 }
 

@@ -178,9 +178,21 @@ pub const CHUNK: usize = 400;
 macro_rules! insert_chunks {
     ($conn:expr, $table:expr, $rows:expr, $map_err:expr) => {
         for chunk in $rows.chunks($crate::db::CHUNK) {
-            match $conn {
-                $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values(chunk).execute(c),
-                $crate::db::DbConn::Sqlite(c) => {
+            // diesel does not keep a multi-row insert as a prepared
+            // statement, so a lone row goes as a single-row insert, which
+            // it does: parsing and planning each time cost a short
+            // request a tenth of its database time.
+            match (&mut *$conn, chunk) {
+                ($crate::db::DbConn::Pg(c), [row]) => {
+                    diesel::insert_into($table).values(row).execute(c)
+                }
+                ($crate::db::DbConn::Pg(c), _) => {
+                    diesel::insert_into($table).values(chunk).execute(c)
+                }
+                ($crate::db::DbConn::Sqlite(c), [row]) => {
+                    diesel::insert_into($table).values(row).execute(c)
+                }
+                ($crate::db::DbConn::Sqlite(c), _) => {
                     diesel::insert_into($table).values(chunk).execute(c)
                 }
             }

@@ -6,7 +6,7 @@ use super::DbConn;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
-#[diesel(table_name = notifications)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
 pub struct NotificationRow {
     pub id: String,
     pub agency_id: String,

@@ -6,7 +6,7 @@ use super::{is_unique_violation, DbConn};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
-#[diesel(table_name = tr, treat_none_as_null = true)]
+#[diesel(table_name = tr, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct TraceRequestRow {
     pub id: String,
     pub reference: String,
