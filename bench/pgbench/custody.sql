@@ -4,10 +4,9 @@
 SELECT id AS fid FROM bench_ids WHERE n = :n \gset
 SELECT id, username, agency_id, roles, disabled FROM users WHERE id = :uid::text;
 BEGIN;
-UPDATE firearms SET version = version + 1 WHERE id = :fid::text;
-SELECT * FROM firearms WHERE id = :fid::text;
+SELECT * FROM firearms WHERE id = :fid::text FOR UPDATE;
 UPDATE firearms SET custodian = '{"kind":"dealer","name":"PG dealer","reference": null,"country": null,"agency_id": null}',
-  status = 'active', updated_at = now() WHERE id = :fid::text;
+  status = 'active', version = version + 1, updated_at = now() WHERE id = :fid::text;
 INSERT INTO firearm_events SELECT gen_random_uuid()::text, :fid::text, version, 'custody_transfer', now(), now(), :uid::text, 'bench', :aid::text,
   '{"from":{},"to":{},"reason":"benchmark"}', NULL, NULL, NULL FROM firearms WHERE id = :fid::text;
 INSERT INTO audit_entries VALUES (gen_random_uuid()::text, NULL, now(), :uid::text, 'bench', :aid::text, 'firearm.custody_transfer',

@@ -254,6 +254,41 @@ where
     .await?
 }
 
+/// SQLite has one writer. This process's writers take turns here rather
+/// than in SQLite's busy handler, which sleeps and retries (up to 100 ms a
+/// try): under load that left writes waiting hundreds of milliseconds
+/// while the lock sat free. `busy_timeout` still covers other processes
+/// (`registry import`, backups).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    static HOLDS_SQLITE_WRITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread's turn to write; a nested write transaction keeps it.
+struct SqliteWriter(Option<std::sync::MutexGuard<'static, ()>>);
+
+impl SqliteWriter {
+    fn take() -> Self {
+        if HOLDS_SQLITE_WRITER.with(|h| h.get()) {
+            return Self(None);
+        }
+        // A writer that panicked left no transaction open (the connection
+        // rolls back), so the turn is still good to take.
+        let guard = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+        HOLDS_SQLITE_WRITER.with(|h| h.set(true));
+        Self(Some(guard))
+    }
+}
+
+impl Drop for SqliteWriter {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            HOLDS_SQLITE_WRITER.with(|h| h.set(false));
+        }
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking
 /// the write lock first: a deferred transaction that reads and then writes
 /// fails with "database is locked" when another writer got there between.
@@ -263,8 +298,14 @@ where
     F: FnOnce(&mut DbConn) -> AppResult<T>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let DbConn::Sqlite(inner) = conn else {
+    let DbConn::Sqlite(_) = conn else {
         return conn.transaction(f);
+    };
+    let _turn = SqliteWriter::take();
+    let DbConn::Sqlite(inner) = conn else {
+        return Err(crate::error::AppError::internal(
+            "connection changed backend",
+        ));
     };
     // Begun through diesel's own transaction manager, so that statements
     // inside that need a transaction (SQLite's multi-row insert) nest as
