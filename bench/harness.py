@@ -321,7 +321,9 @@ def bench_db(args, db, work):
                        "ratio": (s_rps / b_tps) if b_tps else None, "service_p50": med(svc, 1), "service_p99": med(svc, 2),
                        "database_p50": med(base, 1), "database_p99": med(base, 2), "peak_rss_mb": reg.peak_rss_mb()}
                 log(f"  {workload:16} c={conns:<3} service {fmt(s_rps)} req/s  database {fmt(b_tps)} tx/s  "
-                    f"ratio {fmt(row['ratio'], 2)}  rss {row['peak_rss_mb']:.0f} MB")
+                    f"ratio {fmt(row['ratio'], 2)}  service p50/p99 {fmt(row['service_p50'], 2)}/{fmt(row['service_p99'], 2)} ms  "
+                    f"database p50/p99 {fmt(row['database_p50'], 2)}/{fmt(row['database_p99'], 2)} ms  "
+                    f"rss {row['peak_rss_mb']:.0f} MB")
                 rows_out.append(row)
         return rows_out, seeding
     finally:

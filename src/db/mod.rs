@@ -112,10 +112,12 @@ impl ConnectionManager {
     }
 }
 
-/// A pooled connection, with when it was last given back to the pool.
+/// A pooled connection, with when it was last given back to the pool and
+/// whether its last use failed.
 pub struct PooledDb {
     conn: DbConn,
     returned: Instant,
+    pub(crate) suspect: bool,
 }
 
 impl std::ops::Deref for PooledDb {
@@ -144,19 +146,24 @@ impl ManageConnection for ConnectionManager {
         Ok(PooledDb {
             conn,
             returned: Instant::now(),
+            suspect: false,
         })
     }
 
-    /// Only a connection that sat idle is checked (one `SELECT 1`): one that
-    /// was just used is known to work, and checking every checkout cost a
-    /// round trip per request, a tenth of a short request's time.
+    /// Only a connection that sat idle or whose last use failed is checked
+    /// (one `SELECT 1`): one just used without error is known to work, and
+    /// checking every checkout cost a round trip per request, a tenth of a
+    /// short request's time. A connection the server closed thus fails one
+    /// request at most, and is then replaced.
     fn is_valid(&self, conn: &mut PooledDb) -> Result<(), Self::Error> {
-        if conn.returned.elapsed() < IDLE_CHECK {
+        if !conn.suspect && conn.returned.elapsed() < IDLE_CHECK {
             return Ok(());
         }
         conn.conn
             .batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        conn.suspect = false;
+        Ok(())
     }
 
     /// A connection whose transaction could not be closed (its server
@@ -249,7 +256,9 @@ where
     let pool = pool.clone();
     actix_web::web::block(move || {
         let mut conn = pool.get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        conn.suspect = result.is_err();
+        result
     })
     .await?
 }

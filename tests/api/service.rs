@@ -203,3 +203,35 @@ fn ready_answers_503_when_the_database_is_gone() {
         let _ = std::fs::remove_file(dir);
     }
 }
+
+/// PostgreSQL closes the registry's connections (a restart, an
+/// administrator's `pg_terminate_backend`). Pooled connections are only
+/// checked when idle or after a failure, so each closed one may fail one
+/// request; after that every request succeeds again.
+#[test]
+fn the_registry_recovers_when_postgresql_closes_its_connections() {
+    let reg = registry();
+    if !reg.app.db.as_ref().is_some_and(TestDb::is_postgres) {
+        return;
+    }
+    for _ in 0..5 {
+        assert_eq!(reg.app.get("/v1/firearms", &reg.registrar).status, 200);
+    }
+    sql(
+        &reg.app.database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    let statuses: Vec<u16> = (0..40)
+        .map(|_| reg.app.get("/v1/firearms", &reg.registrar).status)
+        .collect();
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    assert!(
+        failed <= 10,
+        "at most one failure per pooled connection (10): {statuses:?}"
+    );
+    assert!(
+        statuses[20..].iter().all(|s| *s == 200),
+        "recovered: {statuses:?}"
+    );
+}
