@@ -106,6 +106,8 @@ class Registry:
                                      stdout=open(os.path.join(self.work, self.db + ".log"), "w"), stderr=subprocess.STDOUT)
         api = Api(f"http://127.0.0.1:{self.port}")
         for _ in range(300):
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the registry exited at start; see {self.work}/{self.db}.log")
             try:
                 if api.call("GET", "/ready")[0] == 200:
                     return api
@@ -273,6 +275,14 @@ def run_sqlite3(args, reg, workload, rows, ids):
     return n / (time.time() - started), None, None
 
 
+def free_port():
+    """A port nothing listens on, so that two runs on one machine never meet."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def fmt(v, digits=1):
     return "—" if v is None else f"{v:,.{digits}f}"
 
@@ -284,7 +294,7 @@ def bench_db(args, db, work):
         url = args.pg_url.rsplit("/", 1)[0] + "/" + name
     else:
         name, url = None, "sqlite://" + os.path.join(work, "bench.db")
-    reg = Registry(args, db, url, 18300 + (db == "sqlite"), work)
+    reg = Registry(args, db, url, free_port(), work)
     rows_out = []
     try:
         api = reg.start()
