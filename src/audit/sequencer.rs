@@ -148,11 +148,7 @@ pub fn spawn(
         .name("audit-sequencer".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let done = pool.get().map_err(AppError::from).and_then(|mut c| {
-                    let done = integrate(&mut c, &log, MAX_BATCH);
-                    c.suspect = done.is_err();
-                    done
-                });
+                let done = db::on_pooled(&pool, |c| integrate(c, &log, MAX_BATCH));
                 match done {
                     // A full batch means more are waiting. Otherwise pause:
                     // entries gather meanwhile, and a batch costs about the

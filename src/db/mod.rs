@@ -117,7 +117,7 @@ impl ConnectionManager {
 pub struct PooledDb {
     conn: DbConn,
     returned: Instant,
-    pub(crate) suspect: bool,
+    suspect: bool,
 }
 
 impl std::ops::Deref for PooledDb {
@@ -254,13 +254,16 @@ where
     F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        let result = f(&mut conn);
-        conn.suspect = result.is_err();
-        result
-    })
-    .await?
+    actix_web::web::block(move || on_pooled(&pool, f)).await?
+}
+
+/// Runs a storage function on a pooled connection, marking the connection
+/// for a check before its next use if the function failed.
+pub fn on_pooled<T>(pool: &Pool, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
+    let mut conn = pool.get()?;
+    let result = f(&mut conn);
+    conn.suspect = result.is_err();
+    result
 }
 
 /// SQLite has one writer. This process's writers take turns here rather

@@ -400,7 +400,6 @@ fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowEr
 /// A valid import row, ready to write.
 struct Candidate {
     row: usize,
-    key: (String, String, String),
     prepared: Prepared,
 }
 
@@ -428,8 +427,15 @@ fn try_insert(conn: &mut DbConn, good: &[Candidate]) -> AppResult<bool> {
 fn registered_markings(conn: &mut DbConn, good: &[Candidate]) -> AppResult<HashMap<usize, String>> {
     let mut taken = HashMap::new();
     for g in good {
-        let (country, manufacturer, serial) = &g.key;
-        if let Some(id) = db::firearms::find_by_marking(conn, country, manufacturer, serial)? {
+        // The marking as it will be written, after any corrections in its history.
+        let f = &g.prepared.rows.firearm;
+        let found = db::firearms::find_by_marking(
+            conn,
+            &f.country_of_manufacture,
+            &f.manufacturer_key,
+            &f.serial_normalized,
+        )?;
+        if let Some(id) = found {
             taken.insert(g.row, id);
         }
     }
@@ -471,13 +477,13 @@ pub async fn import(
                         format!("duplicate_marking: the same unique marking as row {first}"),
                     ));
                 }
-                seen.entry(key.clone()).or_insert(row);
+                seen.entry(key).or_insert(row);
                 if !problems.is_empty() {
                     errors.extend(row_errors(row, problems));
                     continue;
                 }
                 match registration(&actor, &new, now) {
-                    Ok(prepared) => good.push(Candidate { row, key, prepared }),
+                    Ok(prepared) => good.push(Candidate { row, prepared }),
                     Err(e) => errors.extend(row_errors(row, history_errors(e))),
                 }
             }
