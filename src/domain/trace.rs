@@ -165,13 +165,15 @@ impl Pattern {
     }
 
     /// A SQL LIKE pattern over folded text (`_` one character, `%` a run).
-    /// Literal `%` and `_` cannot occur: `_` is a separator and `%` is
-    /// treated as unreadable.
+    /// Literal `%` and `_` cannot occur: `_` is a separator, and `%` and
+    /// `\\` stand for any one character there (each candidate is then
+    /// checked exactly).
     pub fn like(&self) -> String {
         self.tokens
             .iter()
             .map(|t| match t {
-                Token::Known('%') | Token::One => '_',
+                // `\\` would escape the next character in PostgreSQL's LIKE.
+                Token::Known('%' | '\\') | Token::One => '_',
                 Token::Known(c) => fold_char(*c),
                 Token::Any => '%',
             })
@@ -344,6 +346,7 @@ mod tests {
     #[test]
     fn like_patterns_fold_and_translate_wildcards() {
         assert_eq!(p("ab-o?1*").like(), "A80_1%");
+        assert_eq!(p("ab\\1*").like(), "A8_1%");
         assert!(p("ab*1234").has_wildcards());
         assert_eq!(p("ab 1234").literal(), "AB1234");
     }

@@ -137,6 +137,19 @@ fn wildcards_stand_for_unreadable_characters() {
     }
 }
 
+/// PostgreSQL's LIKE takes `\` as an escape: a serial with a backslash
+/// must still be found by a pattern that carries it.
+#[test]
+fn a_backslash_in_a_serial_does_not_hide_it_from_a_wildcard_trace() {
+    let t = setup();
+    t.reg
+        .register(&firearm("KW\\7731-09", &t.reg.agency, "Maker", "BE"));
+    for q in ["KW%5C7731*", "*%5C773109", "KW%5C*3109"] {
+        let r = trace(&t, &t.tracer, &format!("serial={q}"));
+        assert_eq!(serials(&r), ["KW\\7731-09:Maker"], "{q}: {}", r.text);
+    }
+}
+
 #[test]
 fn component_serials_and_marking_texts_are_searched() {
     let t = setup();
