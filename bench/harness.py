@@ -14,6 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = ["register", "history", "trace_exact", "trace_lookalike", "trace_wildcard", "custody"]
 PASSWORD = "bench-admin-password"
 LOG_KEEP = "/tmp/registry-bench-server.log"
+WRK_SAMPLE = 100_000
 LOOKALIKE = str.maketrans("OQDILZSGB", "000112568")
 
 
@@ -193,12 +194,6 @@ def settle(reg):
     log(f"  vacuumed, analysed and checkpointed in {time.time() - started:.0f} s")
 
 
-def parse_duration(text):
-    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
-    value, unit = float(m.group(1)), m.group(2)
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
 def run_wrk(args, workload, conns, port, env):
     script = os.path.join(HERE, "register.lua" if workload == "register" else "lua/workload.lua")
     env = dict(os.environ, **env, WORKLOAD=workload, BENCH_LUA=os.path.join(HERE, "lua"), RUN=uuid.uuid4().hex[:10])
@@ -208,8 +203,13 @@ def run_wrk(args, workload, conns, port, env):
     if errors:
         log(f"  !! {workload}: {errors.group(1)} answers were not 2xx (see the server log kept in {LOG_KEEP})")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = parse_duration(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = parse_duration(re.search(r"\s99%\s+(\S+)", out).group(1))
+    # Each request's own latency, as pgbench reports it (see lua/common.lua);
+    # wrk's percentiles, corrected for coordinated omission, go to the log.
+    measured = re.search(r"Measured latency us: p50 (\d+) p99 (\d+)", out)
+    p50, p99 = int(measured.group(1)) / 1000, int(measured.group(2)) / 1000
+    corrected = [re.search(rf"\s{q}%\s+(\S+)", out).group(1) for q in (50, 99)]
+    log(f"    wrk {workload} c={conns}: {rps:,.0f} req/s, p50/p99 {p50:.2f}/{p99:.2f} ms measured, "
+        f"{corrected[0]}/{corrected[1]} with wrk's correction")
     return rps, p50, p99
 
 
@@ -318,8 +318,17 @@ def bench_db(args, db, work):
         # not the bulk import's.
         reg.stop()
         api = reg.start()
-        rows = [line.rstrip("\n").split("\t") for line in open(data)]
+        lines = open(data).readlines()
+        rows = [line.rstrip("\n").split("\t") for line in lines]
         rows = [(fid, normalize(s)) for fid, s in rows]
+        # wrk loads its firearms in each thread before the clock starts, one
+        # thread after the other, while the first already sends requests: at
+        # ten million rows the first thread ran for seconds unclocked. A
+        # uniform sample serves as well (pgbench draws from every firearm).
+        sample = os.path.join(work, f"firearms-{db}-sample.tsv")
+        with open(sample, "w") as f:
+            f.writelines(random.Random(11).sample(lines, min(len(lines), WRK_SAMPLE)))
+        del lines
         ids = {"uid": users["bench"], "tid": users["bench-tracer"], "aid": aid}
         if db == "postgres":
             reg.sql("CREATE TABLE bench_ids (n serial PRIMARY KEY, id text, normalized text, canonical text, wildcard text)")
@@ -332,7 +341,7 @@ def bench_db(args, db, work):
             for conns in args.connections:
                 svc, base = [], []
                 env = {"TOKEN": tracer if workload.startswith("trace") else token, "AGENCY": aid,
-                       "BENCH_DATA": data}
+                       "BENCH_DATA": sample}
                 for _ in range(args.runs):
                     svc.append(run_wrk(args, workload, conns, reg.port, env))
                     if db == "postgres":

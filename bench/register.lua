@@ -1,9 +1,13 @@
 -- wrk script: registers firearms with unique serials.
 -- Environment: TOKEN (a registrar's bearer token), AGENCY (its agency id), RUN (a unique prefix).
+package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
+local common = require("common")
+
 local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
+  common.track(thread)
 end
 
 function init(args)
@@ -20,6 +24,7 @@ function request()
     '"country_of_manufacture":"RU","year_of_manufacture":1978,"serial_number":"%s-%d-%d",' ..
     '"owner":{"kind":"agency","name":"Ghana Police Service","agency_id":"%s"}}',
     run, tid, counter, agency)
-  return wrk.format("POST", "/v1/firearms",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
+  common.stamp(headers, tid, counter)
+  return wrk.format("POST", "/v1/firearms", headers, body)
 end

@@ -7,6 +7,7 @@ local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
+  common.track(thread)
 end
 
 function init(args)
@@ -32,6 +33,7 @@ function request()
   counter = counter + 1
   local row = rows[math.random(#rows)]
   local headers = {["Authorization"] = "Bearer " .. token}
+  common.stamp(headers, tid, counter)
   if workload == "custody" then
     headers["Content-Type"] = "application/json"
     local body = string.format(
