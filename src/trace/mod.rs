@@ -7,7 +7,7 @@ pub mod requests;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::audit::{self, AuditActor, Entry};
 use crate::db::firearms::FirearmRow;
@@ -42,6 +42,17 @@ pub struct RawAttributes<'a> {
 }
 
 impl TraceQuery {
+    /// Whether anything beside the identifier itself moves a candidate's
+    /// score: the weapon's description, or a marking given beside a serial.
+    fn ranks_on_attributes(&self) -> bool {
+        self.manufacturer.is_some()
+            || self.country_of_manufacture.is_some()
+            || self.category.is_some()
+            || self.calibre.is_some()
+            || self.model.is_some()
+            || (self.serial.is_some() && self.marking.is_some())
+    }
+
     /// Parses the descriptive fields into this query, naming each invalid
     /// one under `prefix` (`firearm.` in a trace request).
     pub fn set_attributes(&mut self, v: &mut Validator, prefix: &str, raw: RawAttributes<'_>) {
@@ -119,6 +130,11 @@ fn marking_factor(q: &TraceQuery, f: &FirearmRow) -> f64 {
     }
 }
 
+/// A score as answered: at most 1, to three decimals. Ranking uses it too.
+fn rounded(score: f64) -> f64 {
+    (score.min(1.0) * 1000.0).round() / 1000.0
+}
+
 /// Runs a trace query: candidates through the indexes, each checked and
 /// scored, best first. Answers the matches (at most `limit`) and whether
 /// more existed.
@@ -146,6 +162,23 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
             best.insert(row.firearm_id.clone(), (row, score));
         }
     }
+    // With nothing but the pattern, the score is the identifier's alone:
+    // only the firearms that will be answered are read. A wildcard at ten
+    // million firearms matched hundreds, each a random read of the table.
+    if !q.ranks_on_attributes() && best.len() > q.limit {
+        let mut ranked: Vec<(&String, f64)> = best
+            .iter()
+            .map(|(id, (_, base))| (id, rounded(*base)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let answered: HashSet<String> = ranked
+            .into_iter()
+            .take(q.limit)
+            .map(|(id, _)| id.clone())
+            .collect();
+        best.retain(|id, _| answered.contains(id));
+        truncated = true;
+    }
     let ids: Vec<String> = best.keys().cloned().collect();
     tracing::debug!(plan = ?pattern.plan(), candidates = ids.len(), "trace candidates");
     let firearms = db::firearms::find_many(conn, &ids)?;
@@ -154,14 +187,14 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
         let Some((row, base)) = best.remove(&firearm.id) else {
             continue;
         };
-        let score = (base * attribute_factor(q, &firearm) * marking_factor(q, &firearm)).min(1.0);
+        let score = base * attribute_factor(q, &firearm) * marking_factor(q, &firearm);
         let status = Status::parse(&firearm.status).ok();
         matches.push(Match {
             alert: matches!(status, Some(Status::Lost | Status::Stolen)),
             matched_on: row.source.clone(),
             kind: (row.source != "serial").then(|| row.kind.clone()),
             matched_text: row.text,
-            score: (score * 1000.0).round() / 1000.0,
+            score: rounded(score),
             firearm,
         });
     }

@@ -199,11 +199,27 @@ fn results_never_exceed_the_limit_and_say_when_truncated() {
     let r = trace(&t, &t.tracer, "serial=LIM*&limit=2");
     assert_eq!(matches(&r).len(), 2);
     assert_eq!(r.body["truncated"], true);
+    let first_two = serials(&r);
     let r = trace(&t, &t.tracer, "serial=LIM*&limit=5");
     assert_eq!(
         (matches(&r).len(), r.body["truncated"].as_bool()),
         (5, Some(false))
     );
+    // A limited answer is the head of the whole ranking.
+    assert_eq!(first_two, serials(&r)[..2]);
+    // The weapon's description still ranks every candidate, not only the
+    // first by identifier.
+    t.reg
+        .register(&firearm("LIM-9", &t.reg.agency, "Other Works", "BE"));
+    let r = trace(
+        &t,
+        &t.tracer,
+        "serial=LIM*&limit=1&manufacturer=Other%20Works",
+    );
+    assert_eq!(serials(&r), ["LIM-9:Other Works"], "{}", r.text);
+    assert_eq!(r.body["truncated"], true);
+    let r = trace(&t, &t.tracer, "serial=LIM*&limit=1&manufacturer=Maker");
+    assert_ne!(serials(&r), ["LIM-9:Other Works"], "{}", r.text);
 }
 
 #[test]
