@@ -7,7 +7,7 @@ pub mod requests;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::audit::{self, AuditActor, Entry};
 use crate::db::firearms::FirearmRow;
@@ -135,6 +135,12 @@ fn rounded(score: f64) -> f64 {
     (score.min(1.0) * 1000.0).round() / 1000.0
 }
 
+/// Best first: higher score, then firearm id so that equal scores answer
+/// in a stable order.
+fn ranking(a: (f64, &String), b: (f64, &String)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+}
+
 /// Runs a trace query: candidates through the indexes, each checked and
 /// scored, best first. Answers the matches (at most `limit`) and whether
 /// more existed.
@@ -166,17 +172,10 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
     // only the firearms that will be answered are read. A wildcard at ten
     // million firearms matched hundreds, each a random read of the table.
     if !q.ranks_on_attributes() && best.len() > q.limit {
-        let mut ranked: Vec<(&String, f64)> = best
-            .iter()
-            .map(|(id, (_, base))| (id, rounded(*base)))
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        let answered: HashSet<String> = ranked
-            .into_iter()
-            .take(q.limit)
-            .map(|(id, _)| id.clone())
-            .collect();
-        best.retain(|id, _| answered.contains(id));
+        let mut ranked: Vec<_> = best.into_iter().collect();
+        ranked.sort_by(|(a, (_, sa)), (b, (_, sb))| ranking((rounded(*sa), a), (rounded(*sb), b)));
+        ranked.truncate(q.limit);
+        best = ranked.into_iter().collect();
         truncated = true;
     }
     let ids: Vec<String> = best.keys().cloned().collect();
@@ -198,11 +197,7 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
             firearm,
         });
     }
-    matches.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.firearm.id.cmp(&b.firearm.id))
-    });
+    matches.sort_by(|a, b| ranking((a.score, &a.firearm.id), (b.score, &b.firearm.id)));
     if matches.len() > q.limit {
         matches.truncate(q.limit);
         truncated = true;
