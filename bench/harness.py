@@ -15,6 +15,7 @@ WORKLOADS = ["register", "history", "trace_exact", "trace_lookalike", "trace_wil
 PASSWORD = "bench-admin-password"
 LOG_KEEP = "/tmp/registry-bench-server.log"
 WRK_SAMPLE = 100_000
+TICKS = os.sysconf("SC_CLK_TCK")
 LOOKALIKE = str.maketrans("OQDILZSGB", "000112568")
 
 
@@ -230,9 +231,46 @@ def existing_accounts(reg, api):
     return aid, users, api.token("bench", PASSWORD), api.token("bench-tracer", PASSWORD)
 
 
-def run_wrk(args, workload, conns, port, env):
+class CpuMeter:
+    """Where a run's processor time went, per request: the whole machine's
+    busy time (/proc/stat), the registry's process, and the load generator
+    (wrk or pgbench, a child of this process); what is left is the
+    database's backends, on a machine that runs nothing else. At 16
+    connections two cores are saturated, so each microsecond per request
+    the service path spends over the database's is throughput lost, and
+    latency gained in the same proportion."""
+
+    def __init__(self, pid=None):
+        self.pid = pid
+        self.start = self.read()
+
+    def read(self):
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+        busy = sum(fields) - fields[3] - fields[4]  # less idle and iowait
+        own = 0
+        if self.pid:
+            with open(f"/proc/{self.pid}/stat") as f:
+                after = f.read().rsplit(")", 1)[1].split()
+            own = int(after[11]) + int(after[12])  # utime, stime
+        t = os.times()
+        return busy / TICKS, own / TICKS, t.children_user + t.children_system
+
+    def split(self, requests, generator, rest="database and the rest"):
+        end = self.read()
+        machine, own, child = (1e6 * (b - a) / max(requests, 1) for a, b in zip(self.start, end))
+        parts = [f"machine {machine:,.0f}"]
+        if self.pid:
+            parts.append(f"registry {own:,.0f}")
+        parts += [f"{generator} {child:,.0f}", f"{rest} {machine - own - child:,.0f}"]
+        return "CPU µs per request: " + ", ".join(parts)
+
+
+def run_wrk(args, reg, workload, conns, env):
+    port = reg.port
     script = os.path.join(HERE, "register.lua" if workload == "register" else "lua/workload.lua")
     env = dict(os.environ, **env, WORKLOAD=workload, BENCH_LUA=os.path.join(HERE, "lua"), RUN=uuid.uuid4().hex[:10])
+    cpu = CpuMeter(reg.proc.pid)
     out = run(["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{args.duration}s", "--latency", "-s", script,
                f"http://127.0.0.1:{port}"], env=env).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -244,8 +282,9 @@ def run_wrk(args, workload, conns, port, env):
     measured = re.search(r"Measured latency us: p50 (\d+) p99 (\d+)", out)
     p50, p99 = int(measured.group(1)) / 1000, int(measured.group(2)) / 1000
     corrected = [re.search(rf"\s{q}%\s+(\S+)", out).group(1) for q in (50, 99)]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     log(f"    wrk {workload} c={conns}: {rps:,.0f} req/s, p50/p99 {p50:.2f}/{p99:.2f} ms measured, "
-        f"{corrected[0]}/{corrected[1]} with wrk's correction")
+        f"{corrected[0]}/{corrected[1]} with wrk's correction; {cpu.split(requests, 'wrk', 'database and the rest' if reg.db == 'postgres' else 'the rest')}")
     return rps, p50, p99
 
 
@@ -255,8 +294,11 @@ def run_pgbench(args, reg, workload, conns, ids):
            "-f", os.path.join(HERE, "pgbench", workload + ".sql"), "--log", "--log-prefix", os.path.join(logdir, "pgb"),
            "-D", f"records={args.records}", "-D", f"uid={ids['uid']}", "-D", f"tid={ids['tid']}", "-D", f"aid={ids['aid']}",
            reg.url]
+    cpu = CpuMeter()
     out = run(cmd).stdout
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
+    done = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    log(f"    pgbench {workload} c={conns}: {tps:,.0f} tx/s; {cpu.split(done, 'pgbench')}")
     lat = []
     for name in os.listdir(logdir):
         with open(os.path.join(logdir, name)) as f:
@@ -390,7 +432,7 @@ def bench_db(args, db, work):
                 env = {"TOKEN": tracer if workload.startswith("trace") else token, "AGENCY": aid,
                        "BENCH_DATA": sample}
                 for _ in range(args.runs):
-                    svc.append(run_wrk(args, workload, conns, reg.port, env))
+                    svc.append(run_wrk(args, reg, workload, conns, env))
                     if db == "postgres":
                         base.append(run_pgbench(args, reg, workload, conns, ids))
                     elif conns == args.connections[0]:
