@@ -235,7 +235,8 @@ class CpuMeter:
     """Where a run's processor time went, per request: the whole machine's
     busy time (/proc/stat), the registry's process, and the load generator
     (wrk or pgbench, a child of this process); what is left is the
-    database's backends, on a machine that runs nothing else. At 16
+    database's backends, on a machine that runs nothing else (and, in
+    pgbench's runs, the registry's audit sequencer). At 16
     connections two cores are saturated, so each microsecond per request
     the service path spends over the database's is throughput lost, and
     latency gained in the same proportion."""
@@ -267,12 +268,11 @@ class CpuMeter:
 
 
 def run_wrk(args, reg, workload, conns, env):
-    port = reg.port
     script = os.path.join(HERE, "register.lua" if workload == "register" else "lua/workload.lua")
     env = dict(os.environ, **env, WORKLOAD=workload, BENCH_LUA=os.path.join(HERE, "lua"), RUN=uuid.uuid4().hex[:10])
     cpu = CpuMeter(reg.proc.pid)
     out = run(["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{args.duration}s", "--latency", "-s", script,
-               f"http://127.0.0.1:{port}"], env=env).stdout
+               f"http://127.0.0.1:{reg.port}"], env=env).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         log(f"  !! {workload}: {errors.group(1)} answers were not 2xx (see the server log kept in {LOG_KEEP})")
