@@ -283,8 +283,10 @@ def run_wrk(args, reg, workload, conns, env):
     p50, p99 = int(measured.group(1)) / 1000, int(measured.group(2)) / 1000
     corrected = [re.search(rf"\s{q}%\s+(\S+)", out).group(1) for q in (50, 99)]
     requests = int(re.search(r"(\d+) requests in", out).group(1))
+    # With SQLite the database runs inside the registry's process.
+    rest = "database and the rest" if reg.db == "postgres" else "the rest"
     log(f"    wrk {workload} c={conns}: {rps:,.0f} req/s, p50/p99 {p50:.2f}/{p99:.2f} ms measured, "
-        f"{corrected[0]}/{corrected[1]} with wrk's correction; {cpu.split(requests, 'wrk', 'database and the rest' if reg.db == 'postgres' else 'the rest')}")
+        f"{corrected[0]}/{corrected[1]} with wrk's correction; {cpu.split(requests, 'wrk', rest)}")
     return rps, p50, p99
 
 
@@ -420,8 +422,8 @@ def bench_db(args, db, work):
         if db == "postgres":
             if not args.reuse_db:
                 reg.sql("CREATE TABLE bench_ids (n serial PRIMARY KEY, id text, normalized text, canonical text, wildcard text)")
-                copy = "".join(f"{fid}\t{n}\t{n.translate(LOOKALIKE)}\t{n.translate(LOOKALIKE)[:2]}%{n.translate(LOOKALIKE)[-3:]}\n"
-                               for fid, n in rows)
+                folded = ((fid, n, n.translate(LOOKALIKE)) for fid, n in rows)
+                copy = "".join(f"{fid}\t{n}\t{c}\t{c[:2]}%{c[-3:]}\n" for fid, n, c in folded)
                 subprocess.run(["psql", url, "-qc", "\\copy bench_ids (id, normalized, canonical, wildcard) FROM STDIN"],
                                input=copy, text=True, check=True, capture_output=True)
             settle(reg)

@@ -42,15 +42,21 @@ pub struct RawAttributes<'a> {
 }
 
 impl TraceQuery {
-    /// Whether anything beside the identifier itself moves a candidate's
-    /// score: the weapon's description, or a marking given beside a serial.
-    fn ranks_on_attributes(&self) -> bool {
-        self.manufacturer.is_some()
-            || self.country_of_manufacture.is_some()
-            || self.category.is_some()
-            || self.calibre.is_some()
-            || self.model.is_some()
-            || (self.serial.is_some() && self.marking.is_some())
+    /// The weapon's description as given, in the order
+    /// `attribute_factor` compares it with a record.
+    fn description(&self) -> [Option<String>; 5] {
+        [
+            self.manufacturer.clone(),
+            self.country_of_manufacture.map(|c| c.to_string()),
+            self.category.map(|c| c.to_string()),
+            self.calibre.clone(),
+            self.model.clone(),
+        ]
+    }
+
+    /// Whether a marking given beside a serial moves a candidate's score.
+    fn ranks_on_markings(&self) -> bool {
+        self.serial.is_some() && self.marking.is_some()
     }
 
     /// Parses the descriptive fields into this query, naming each invalid
@@ -96,26 +102,26 @@ fn source_factor(source: &str) -> f64 {
     }
 }
 
-fn attribute_factor(q: &TraceQuery, f: &FirearmRow) -> f64 {
-    let category = q.category.map(|c| c.to_string());
-    let country = q.country_of_manufacture.map(|c| c.to_string());
-    [
-        Agreement::compare(q.manufacturer.as_deref(), Some(&f.manufacturer)),
-        Agreement::compare(country.as_deref(), Some(&f.country_of_manufacture)),
-        Agreement::compare(category.as_deref(), Some(&f.category)),
-        Agreement::compare(q.calibre.as_deref(), f.calibre.as_deref()),
-        Agreement::compare(q.model.as_deref(), f.model.as_deref()),
-    ]
-    .into_iter()
-    .flatten()
-    .map(Agreement::factor)
-    .product()
+fn attribute_factor(description: &[Option<String>; 5], f: &FirearmRow) -> f64 {
+    let record = [
+        Some(f.manufacturer.as_str()),
+        Some(f.country_of_manufacture.as_str()),
+        Some(f.category.as_str()),
+        f.calibre.as_deref(),
+        f.model.as_deref(),
+    ];
+    description
+        .iter()
+        .zip(record)
+        .filter_map(|(given, stored)| Agreement::compare(given.as_deref(), stored))
+        .map(Agreement::factor)
+        .product()
 }
 
 /// When a marking is given beside a serial, a firearm bearing a matching
 /// marking ranks above one that does not.
 fn marking_factor(q: &TraceQuery, f: &FirearmRow) -> f64 {
-    let (Some(_), Some(pattern)) = (&q.serial, &q.marking) else {
+    let Some(pattern) = q.marking.as_ref().filter(|_| q.ranks_on_markings()) else {
         return 1.0;
     };
     let markings: Vec<Value> = serde_json::from_str(&f.markings).unwrap_or_default();
@@ -171,7 +177,9 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
     // With nothing but the pattern, the score is the identifier's alone:
     // only the firearms that will be answered are read. A wildcard at ten
     // million firearms matched hundreds, each a random read of the table.
-    if !q.ranks_on_attributes() && best.len() > q.limit {
+    let description = q.description();
+    let described = description.iter().any(Option::is_some);
+    if !described && !q.ranks_on_markings() && best.len() > q.limit {
         let mut ranked: Vec<_> = best.into_iter().collect();
         ranked.sort_by(|(a, (_, sa)), (b, (_, sb))| ranking((rounded(*sa), a), (rounded(*sb), b)));
         ranked.truncate(q.limit);
@@ -186,7 +194,7 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
         let Some((row, base)) = best.remove(&firearm.id) else {
             continue;
         };
-        let score = base * attribute_factor(q, &firearm) * marking_factor(q, &firearm);
+        let score = base * attribute_factor(&description, &firearm) * marking_factor(q, &firearm);
         let status = Status::parse(&firearm.status).ok();
         matches.push(Match {
             alert: matches!(status, Some(Status::Lost | Status::Stolen)),
