@@ -2,7 +2,7 @@ use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use crate::db::{self, users::UserRow};
+use crate::db::{self, users::UserRow, DbConn, Pool};
 use crate::domain::{Role, Roles};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -95,35 +95,83 @@ pub fn bearer_token(req: &HttpRequest) -> AppResult<&str> {
         })
 }
 
+/// The caller as the bearer token names them: the token's signature and
+/// expiry are checked, the account is not yet. [`Caller::account`] reads it
+/// inside a database call the request makes anyway, so a read crosses to
+/// the blocking pool once instead of twice (each crossing is two thread
+/// switches, and on a short read they cost more than the query: see
+/// docs/benchmarks.md). Handlers that check roles before any database work
+/// take [`AuthUser`] instead, which reads the account in its own call.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    user_id: String,
+    request_id: String,
+}
+
+impl Caller {
+    /// The account behind the token, as it is now: refused if it has been
+    /// disabled, with the roles it holds at this moment.
+    pub fn account(&self, conn: &mut DbConn) -> AppResult<AuthUser> {
+        match db::users::find(conn, &self.user_id)? {
+            Some(row) if row.disabled => Err(AppError::unauthorized(
+                "account_disabled",
+                "this account has been disabled",
+            )),
+            Some(row) => AuthUser::from_row(row, self.request_id.clone()),
+            None => Err(AppError::unauthorized(
+                "invalid_token",
+                "the access token is not valid",
+            )),
+        }
+    }
+}
+
+/// Runs `f` as the caller's current account, read on the same connection
+/// in the same trip to the blocking pool.
+pub async fn run_as<T, F>(pool: &Pool, caller: Caller, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &AuthUser) -> AppResult<T> + Send + 'static,
+{
+    db::run(pool, move |conn| {
+        let user = caller.account(conn)?;
+        f(conn, &user)
+    })
+    .await
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(caller(req))
+    }
+}
+
+fn caller(req: &HttpRequest) -> AppResult<Caller> {
+    let token = bearer_token(req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let claims = state.tokens.verify(token)?;
+    Ok(Caller {
+        user_id: claims.sub,
+        request_id: request_id(req),
+    })
+}
+
 impl FromRequest for AuthUser {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let request_id = request_id(req);
-        let claims = bearer_token(req).and_then(|t| {
-            state
-                .as_ref()
-                .ok_or_else(|| AppError::internal("application state missing"))?
-                .tokens
-                .verify(t)
-        });
+        let caller = caller(req);
         Box::pin(async move {
-            let claims = claims?;
+            let caller = caller?;
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let row = db::run(&state.pool, move |conn| db::users::find(conn, &claims.sub)).await?;
-            match row {
-                Some(row) if row.disabled => Err(AppError::unauthorized(
-                    "account_disabled",
-                    "this account has been disabled",
-                )),
-                Some(row) => AuthUser::from_row(row, request_id),
-                None => Err(AppError::unauthorized(
-                    "invalid_token",
-                    "the access token is not valid",
-                )),
-            }
+            db::run(&state.pool, move |conn| caller.account(conn)).await
         })
     }
 }

@@ -6,5 +6,5 @@ pub mod login;
 pub mod password;
 pub mod token;
 
-pub use extractor::AuthUser;
+pub use extractor::{run_as, AuthUser, Caller};
 pub use token::TokenKeys;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
-use crate::auth::AuthUser;
+use crate::auth::{self, AuthUser, Caller};
 use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::lifecycle::transition;
@@ -129,15 +129,15 @@ pub fn check_history_reader(user: &AuthUser, row: &FirearmRow) -> AppResult<()> 
 
 pub async fn history(
     pool: &Pool,
-    user: &AuthUser,
+    caller: Caller,
     id: String,
 ) -> AppResult<(FirearmRow, Vec<(EventRow, Option<i64>)>)> {
-    let user = user.clone();
-    // One checkout for both reads: a history is a short request, and each
-    // trip to the pool and the blocking thread is a good part of it.
-    db::run(pool, move |c| {
+    // One trip for the account and both reads: a history is a short
+    // request, and each trip to the pool and the blocking thread is a good
+    // part of it.
+    auth::run_as(pool, caller, move |c, user| {
         let row = db::firearms::find(c, &id)?.ok_or(AppError::NotFound)?;
-        check_history_reader(&user, &row)?;
+        check_history_reader(user, &row)?;
         let events = db::firearms::events_with_seq(c, &row.id)?;
         Ok((row, events))
     })

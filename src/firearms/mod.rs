@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use crate::audit;
-use crate::auth::AuthUser;
+use crate::auth::{self, AuthUser, Caller};
 use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::{Holder, Role, Status};
@@ -329,10 +329,13 @@ pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<
     }
 }
 
-pub async fn get(pool: &Pool, id: String) -> AppResult<FirearmRow> {
-    db::run(pool, move |c| db::firearms::find(c, &id))
-        .await?
-        .ok_or(AppError::NotFound)
+/// One firearm record, for a caller who may read records.
+pub async fn get(pool: &Pool, caller: Caller, id: String) -> AppResult<FirearmRow> {
+    auth::run_as(pool, caller, move |c, user| {
+        require_reader(user)?;
+        db::firearms::find(c, &id)?.ok_or(AppError::NotFound)
+    })
+    .await
 }
 
 /// One row of a bulk import, numbered from 1 over the data rows.

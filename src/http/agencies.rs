@@ -6,7 +6,7 @@ use super::created;
 use super::json::ApiJson;
 use super::pagination::{Page, PageQuery};
 use crate::accounts::{self, NewAgency};
-use crate::auth::AuthUser;
+use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, agencies::AgencyRow};
 use crate::domain::{AgencyKind, AgencyName, CountryCode, Role};
 use crate::error::{checked, AppError, AppResult, Validator};
@@ -91,12 +91,12 @@ pub async fn create(
     responses((status = 200, body = Page<AgencyView>), (status = 400, body = crate::http::Problem)))]
 pub async fn list(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    caller: Caller,
     query: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Page<AgencyView>>> {
     let page = query.parse()?;
     let limit = page.limit;
-    let rows = db::run(&state.pool, move |c| {
+    let rows = auth::run_as(&state.pool, caller, move |c, _| {
         db::agencies::page(c, page.after.as_deref(), limit + 1)
     })
     .await?;
@@ -108,12 +108,13 @@ pub async fn list(
     responses((status = 200, body = AgencyView), (status = 404, body = crate::http::Problem)))]
 pub async fn show(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = super::parse_id(&id)?;
-    let row = db::run(&state.pool, move |c| db::agencies::find(c, &id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = auth::run_as(&state.pool, caller, move |c, _| {
+        db::agencies::find(c, &id)?.ok_or(AppError::NotFound)
+    })
+    .await?;
     Ok(super::with_etag(row.version, AgencyView::from(row)))
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::json::ApiJson;
 use super::{etag, if_match, parse_id};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Caller};
 use crate::db::firearms::EventRow;
 use crate::domain::firearm::{parse_label, parse_occurred_at};
 use crate::domain::DestructionMethod;
@@ -177,12 +177,12 @@ fn wants_csv(req: &HttpRequest) -> bool {
         (status = 404, body = crate::http::Problem)))]
 pub async fn history(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let (firearm, rows) = events::history(&state.pool, &user, id).await?;
+    let (firearm, rows) = events::history(&state.pool, caller, id).await?;
     let events = rows
         .into_iter()
         .map(|(row, seq)| {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::json::{declared_length, ApiJson};
 use super::pagination::{Page, PageQuery};
 use super::{created, parse_id, with_etag};
-use crate::auth::AuthUser;
+use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, firearms::Filters};
 use crate::domain::{text, Category, CountryCode, Status};
 use crate::error::{AppError, AppResult};
@@ -43,11 +43,10 @@ pub async fn register(
         (status = 403, body = crate::http::Problem), (status = 404, body = crate::http::Problem)))]
 pub async fn show(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    firearms::require_reader(&user)?;
-    let row = firearms::get(&state.pool, parse_id(&id)?).await?;
+    let row = firearms::get(&state.pool, caller, parse_id(&id)?).await?;
     Ok(with_etag(row.version, FirearmView::try_from(row)?))
 }
 
@@ -105,10 +104,9 @@ impl FirearmQuery {
         (status = 403, body = crate::http::Problem)))]
 pub async fn list(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     query: web::Query<FirearmQuery>,
 ) -> AppResult<web::Json<Page<FirearmView>>> {
-    firearms::require_reader(&user)?;
     let filters = query.filters()?;
     let page = PageQuery {
         limit: query.limit,
@@ -116,7 +114,8 @@ pub async fn list(
     }
     .parse()?;
     let limit = page.limit;
-    let rows = db::run(&state.pool, move |c| {
+    let rows = auth::run_as(&state.pool, caller, move |c, user| {
+        firearms::require_reader(user)?;
         db::firearms::page(c, &filters, page.after.as_deref(), limit + 1)
     })
     .await?;

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::pagination::{Page, PageQuery};
-use crate::auth::AuthUser;
+use crate::auth::{self, AuthUser, Caller};
 use crate::db;
 use crate::domain::trace::{Pattern, PatternError};
 use crate::domain::Role;
@@ -158,16 +158,17 @@ pub fn require_tracer(user: &AuthUser) -> AppResult<()> {
         (status = 422, description = "invalid parameters, or query_too_broad", body = crate::http::Problem)))]
 pub async fn trace(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     params: web::Query<TraceParams>,
 ) -> AppResult<web::Json<TraceResult>> {
-    require_tracer(&user)?;
-    let query = params.parse()?;
-    let logged = params.as_json();
-    let actor = user.audit_actor();
-    let (matches, truncated) = db::run(&state.pool, move |c| {
+    let params = params.into_inner();
+    // The account, the role and then the query are checked in that order,
+    // all in the one trip to the database the search makes anyway.
+    let (matches, truncated) = auth::run_as(&state.pool, caller, move |c, user| {
+        require_tracer(user)?;
+        let query = params.parse()?;
         let (matches, truncated) = trace::search(c, &query)?;
-        trace::record_query(c, &actor, &logged, &matches)?;
+        trace::record_query(c, &user.audit_actor(), &params.as_json(), &matches)?;
         Ok((matches, truncated))
     })
     .await?;

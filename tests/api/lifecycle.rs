@@ -641,3 +641,51 @@ fn an_auditors_csv_history_of_a_destroyed_firearm_rebuilds_its_chain_of_holders(
     assert_eq!(shown["owner"], owner);
     assert_eq!(shown["custodian"], custodian);
 }
+
+/// The firearm reads check the account in the same database call as the
+/// read; a role given or an account disabled still counts from the next
+/// request.
+#[test]
+fn firearm_reads_see_the_account_as_it_is_now() {
+    let reg = registry();
+    let f = reg.register(&pistol("NOW-1", &reg.agency));
+    let id = f["id"].as_str().expect("id");
+    let reads = [
+        format!("/v1/firearms/{id}"),
+        format!("/v1/firearms/{id}/history"),
+        "/v1/firearms".to_string(),
+    ];
+    let other = reg.app.create_agency(&reg.admin, "Police nationale", "TG");
+    let (user_id, token) = reg
+        .app
+        .create_user(&reg.admin, "tg-reader", &other, &["tracer"]);
+    let history = &reads[1];
+    for path in reads.iter().filter(|p| *p != history) {
+        assert_eq!(reg.app.get(path, &token).status, 200, "{path}");
+    }
+    reg.app
+        .get(history, &token)
+        .assert_problem(404, "not_found");
+    let r = reg
+        .app
+        .req("PUT", &format!("/v1/users/{user_id}/roles"))
+        .token(&reg.admin)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"roles": ["auditor"]}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(reg.app.get(history, &token).status, 200);
+    let r = reg
+        .app
+        .req("POST", &format!("/v1/users/{user_id}/disable"))
+        .token(&reg.admin)
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text);
+    for path in &reads {
+        reg.app
+            .get(path, &token)
+            .assert_problem(401, "account_disabled");
+    }
+    reg.app
+        .get(&reads[0], "not-a-token")
+        .assert_problem(401, "invalid_token");
+}
