@@ -97,11 +97,11 @@ pub fn bearer_token(req: &HttpRequest) -> AppResult<&str> {
 
 /// The caller as the bearer token names them: the token's signature and
 /// expiry are checked, the account is not yet. [`Caller::account`] reads it
-/// inside a database call the request makes anyway, so a read crosses to
-/// the blocking pool once instead of twice (each crossing is two thread
-/// switches, and on a short read they cost more than the query: see
-/// docs/benchmarks.md). Handlers that check roles before any database work
-/// take [`AuthUser`] instead, which reads the account in its own call.
+/// inside the database call the request makes anyway, so the request
+/// crosses to the blocking pool once instead of twice (each crossing is
+/// two thread switches, and on a short request they cost about as much as
+/// the query: see docs/benchmarks.md). The administrative endpoints take
+/// [`AuthUser`] instead, which reads the account in a call of its own.
 #[derive(Debug, Clone)]
 pub struct Caller {
     user_id: String,

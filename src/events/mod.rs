@@ -59,52 +59,43 @@ fn check_agencies_exist(c: &mut DbConn, ids: &[String]) -> AppResult<()> {
 
 /// Records one event on a firearm. With `expected_version`, only if the
 /// firearm is still at that version (412 otherwise).
-pub async fn record(
-    pool: &Pool,
+pub fn record(
+    conn: &mut DbConn,
     actor: &Actor,
-    firearm_id: String,
+    firearm_id: &str,
     expected_version: Option<i64>,
     input: EventInput,
 ) -> AppResult<(EventRow, FirearmRow)> {
-    let actor = actor.clone();
-    let written = db::run(pool, move |c| {
-        db::write_tx(c, |c| {
-            let row = db::firearms::take_for_change(c, &firearm_id, expected_version)?;
-            check_agencies_exist(c, &input.action.agency_refs())?;
-            let applied = apply::apply(&row, &actor, &input, db::now())?;
-            let event = event_row(
-                &applied.row,
-                &actor,
-                input.action.event_type(),
-                input.occurred_at,
-                applied.details,
-                (input.location, input.reference, input.notes),
-            );
-            db::firearms::apply_change(c, &applied.row, &event)?;
-            crate::audit::queue(
+    let written = db::write_tx(conn, |c| {
+        let row = db::firearms::take_for_change(c, firearm_id, expected_version)?;
+        check_agencies_exist(c, &input.action.agency_refs())?;
+        let applied = apply::apply(&row, actor, &input, db::now())?;
+        let event = event_row(
+            &applied.row,
+            actor,
+            input.action.event_type(),
+            input.occurred_at,
+            applied.details,
+            (input.location, input.reference, input.notes),
+        );
+        db::firearms::apply_change(c, &applied.row, &event)?;
+        crate::audit::queue(
+            c,
+            &actor.audit_actor(),
+            vec![firearms::audit_entry(&applied.row, &event)],
+        )?;
+        if let Some((kind, text)) = applied.new_marking {
+            db::firearms::add_identifier(
                 c,
-                &actor.audit_actor(),
-                vec![firearms::audit_entry(&applied.row, &event)],
+                firearms::identifier(&row.id, 0, "marking", &kind, &text),
             )?;
-            if let Some((kind, text)) = applied.new_marking {
-                db::firearms::add_identifier(
-                    c,
-                    firearms::identifier(&row.id, 0, "marking", &kind, &text),
-                )?;
-            }
-            if applied.serial_changed {
-                let r = &applied.row;
-                db::firearms::set_serial_identifier(
-                    c,
-                    &r.id,
-                    &r.serial_number,
-                    &r.serial_normalized,
-                )?;
-            }
-            Ok((event, applied.row))
-        })
-    })
-    .await;
+        }
+        if applied.serial_changed {
+            let r = &applied.row;
+            db::firearms::set_serial_identifier(c, &r.id, &r.serial_number, &r.serial_normalized)?;
+        }
+        Ok((event, applied.row))
+    });
     match written {
         Err(AppError::Conflict { code: "duplicate_marking", .. }) => Err(AppError::conflict(
             "duplicate_marking",
@@ -203,108 +194,107 @@ pub struct DestructionFailure {
 
 /// Destroys every listed firearm, or none: if any cannot be destroyed by
 /// this caller, 409 lists each one with its reason.
-pub async fn destroy(
-    pool: &Pool,
+pub fn destroy(
+    conn: &mut DbConn,
     actor: &Actor,
     batch: BatchDestruction,
 ) -> AppResult<(String, usize)> {
-    let actor = actor.clone();
-    db::run(pool, move |c| {
-        db::write_tx(c, |c| {
-            let mut failures = Vec::new();
-            let mut rows = Vec::new();
-            for id in &batch.firearm_ids {
-                let row = match db::firearms::take_for_change(c, id, None) {
-                    Ok(row) => row,
-                    Err(AppError::NotFound) => {
-                        failures.push(DestructionFailure {
-                            firearm_id: id.clone(),
-                            reason: "not_found",
-                            detail: "no firearm has this id".into(),
-                        });
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                let status = Status::parse(&row.status).map_err(AppError::internal)?;
-                if row.responsible_agency_id != actor.agency_id {
+    db::write_tx(conn, |c| {
+        let mut failures = Vec::new();
+        let mut rows = Vec::new();
+        for id in &batch.firearm_ids {
+            let row = match db::firearms::take_for_change(c, id, None) {
+                Ok(row) => row,
+                Err(AppError::NotFound) => {
                     failures.push(DestructionFailure {
                         firearm_id: id.clone(),
-                        reason: "not_responsible",
-                        detail: "another agency is responsible for this firearm".into(),
+                        reason: "not_found",
+                        detail: "no firearm has this id".into(),
                     });
-                } else if transition(status, EventType::Destroyed).is_none() {
-                    failures.push(DestructionFailure {
-                        firearm_id: id.clone(),
-                        reason: "illegal_transition",
-                        detail: format!("a firearm whose status is `{status}` cannot be destroyed"),
-                    });
-                } else {
-                    rows.push(row);
+                    continue;
                 }
-            }
-            if !failures.is_empty() {
-                return Err(AppError::conflict(
-                    "destruction_rejected",
-                    format!(
-                        "{} of {} firearms cannot be destroyed by you; nothing was destroyed",
-                        failures.len(),
-                        batch.firearm_ids.len()
-                    ),
-                )
-                .with_extra(json!({"failures": failures})));
-            }
-            let destruction_id = db::new_id();
-            let now = db::now();
-            let mut events = Vec::with_capacity(rows.len());
-            for row in &mut rows {
-                let details = json!({
-                    "method": batch.method,
-                    "certificate_reference": batch.certificate_reference,
-                    "witnesses": batch.witnesses,
-                    "destruction_id": destruction_id,
-                    "status": {"old": row.status, "new": Status::Destroyed},
-                });
-                row.status = Status::Destroyed.to_string();
-                row.updated_at = now;
-                events.push(event_row(
-                    row,
-                    &actor,
-                    EventType::Destroyed,
-                    batch.occurred_at,
-                    details,
-                    (
-                        batch.location.clone(),
-                        batch.certificate_reference.clone(),
-                        None,
-                    ),
-                ));
-            }
-            let record = DestructionInsertForm {
-                id: destruction_id.clone(),
-                method: batch.method.to_string(),
-                occurred_at: batch.occurred_at.map_or(now, |t| t.naive_utc()),
-                location: batch.location.clone(),
-                certificate_reference: batch.certificate_reference.clone(),
-                witnesses: json!(batch.witnesses).to_string(),
-                firearm_count: i64::try_from(rows.len()).unwrap_or(i64::MAX),
-                recorded_at: now,
-                recorded_by_user_id: actor.user_id.clone(),
-                recorded_by_agency_id: actor.agency_id.clone(),
+                Err(e) => return Err(e),
             };
-            db::firearms::record_destruction(c, &record, &rows, &events)?;
-            let mut entries: Vec<crate::audit::Entry> =
-                rows.iter().zip(&events).map(|(r, e)| firearms::audit_entry(r, e)).collect();
-            entries.push(crate::audit::Entry::new(
+            let status = Status::parse(&row.status).map_err(AppError::internal)?;
+            if row.responsible_agency_id != actor.agency_id {
+                failures.push(DestructionFailure {
+                    firearm_id: id.clone(),
+                    reason: "not_responsible",
+                    detail: "another agency is responsible for this firearm".into(),
+                });
+            } else if transition(status, EventType::Destroyed).is_none() {
+                failures.push(DestructionFailure {
+                    firearm_id: id.clone(),
+                    reason: "illegal_transition",
+                    detail: format!("a firearm whose status is `{status}` cannot be destroyed"),
+                });
+            } else {
+                rows.push(row);
+            }
+        }
+        if !failures.is_empty() {
+            return Err(AppError::conflict(
+                "destruction_rejected",
+                format!(
+                    "{} of {} firearms cannot be destroyed by you; nothing was destroyed",
+                    failures.len(),
+                    batch.firearm_ids.len()
+                ),
+            )
+            .with_extra(json!({"failures": failures})));
+        }
+        let destruction_id = db::new_id();
+        let now = db::now();
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &mut rows {
+            let details = json!({
+                "method": batch.method,
+                "certificate_reference": batch.certificate_reference,
+                "witnesses": batch.witnesses,
+                "destruction_id": destruction_id,
+                "status": {"old": row.status, "new": Status::Destroyed},
+            });
+            row.status = Status::Destroyed.to_string();
+            row.updated_at = now;
+            events.push(event_row(
+                row,
+                actor,
+                EventType::Destroyed,
+                batch.occurred_at,
+                details,
+                (
+                    batch.location.clone(),
+                    batch.certificate_reference.clone(),
+                    None,
+                ),
+            ));
+        }
+        let record = DestructionInsertForm {
+            id: destruction_id.clone(),
+            method: batch.method.to_string(),
+            occurred_at: batch.occurred_at.map_or(now, |t| t.naive_utc()),
+            location: batch.location.clone(),
+            certificate_reference: batch.certificate_reference.clone(),
+            witnesses: json!(batch.witnesses).to_string(),
+            firearm_count: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+            recorded_at: now,
+            recorded_by_user_id: actor.user_id.clone(),
+            recorded_by_agency_id: actor.agency_id.clone(),
+        };
+        db::firearms::record_destruction(c, &record, &rows, &events)?;
+        let mut entries: Vec<crate::audit::Entry> = rows
+            .iter()
+            .zip(&events)
+            .map(|(r, e)| firearms::audit_entry(r, e))
+            .collect();
+        entries.push(crate::audit::Entry::new(
                 "destruction.recorded",
                 format!("destruction:{destruction_id}"),
                 json!({"id": record.id, "method": record.method, "occurred_at": crate::audit::content::time(&record.occurred_at),
                        "location": record.location, "certificate_reference": record.certificate_reference,
                        "witnesses": batch.witnesses, "firearm_ids": batch.firearm_ids}),
             ));
-            crate::audit::queue(c, &actor.audit_actor(), entries)?;
-            Ok((destruction_id, rows.len()))
-        })
+        crate::audit::queue(c, &actor.audit_actor(), entries)?;
+        Ok((destruction_id, rows.len()))
     })
-    .await
 }

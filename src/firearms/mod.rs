@@ -296,33 +296,25 @@ fn duplicate(existing_id: &str) -> AppError {
 
 /// Registers one firearm for the actor's agency, with its `registered`
 /// event, in one transaction.
-pub async fn register(pool: &Pool, actor: &Actor, new: NewFirearm) -> AppResult<FirearmRow> {
-    let prepared = registration(actor, &new, Utc::now())?;
-    let actor = actor.clone();
-    let key = new.unique_key();
-    let written = db::run(pool, move |c| {
-        db::write_tx(c, |c| {
-            let errors = check_agencies(c, &new, &mut HashMap::new())?;
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors));
-            }
-            let Prepared { rows, audit } = prepared;
-            db::firearms::insert(c, std::slice::from_ref(&rows))?;
-            audit::queue(c, &actor.audit_actor(), audit)?;
-            Ok(rows.firearm)
-        })
-    })
-    .await;
+pub fn register(conn: &mut DbConn, actor: &Actor, new: NewFirearm) -> AppResult<FirearmRow> {
+    let Prepared { rows, audit } = registration(actor, &new, Utc::now())?;
+    let written = db::write_tx(conn, |c| {
+        let errors = check_agencies(c, &new, &mut HashMap::new())?;
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        db::firearms::insert(c, std::slice::from_ref(&rows))?;
+        audit::queue(c, &actor.audit_actor(), audit)?;
+        Ok(rows.firearm)
+    });
     match written {
         // The constraint refused it; name the firearm that holds the marking.
         Err(AppError::Conflict {
             code: "duplicate_marking",
             ..
         }) => {
-            let existing = db::run(pool, move |c| {
-                db::firearms::find_by_marking(c, &key.0, &key.1, &key.2)
-            })
-            .await?;
+            let (country, manufacturer, serial) = new.unique_key();
+            let existing = db::firearms::find_by_marking(conn, &country, &manufacturer, &serial)?;
             Err(duplicate(existing.as_deref().unwrap_or("unknown")))
         }
         other => other,

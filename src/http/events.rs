@@ -6,11 +6,12 @@ use serde_json::Value;
 
 use super::json::ApiJson;
 use super::{etag, if_match, parse_id};
-use crate::auth::{AuthUser, Caller};
+use crate::auth::{self, Caller};
 use crate::db::firearms::EventRow;
 use crate::domain::firearm::{parse_label, parse_occurred_at};
 use crate::domain::DestructionMethod;
 use crate::error::{checked, AppError, AppResult, Validator};
+use crate::events::input::EventInput;
 use crate::events::{self, input, BatchDestruction};
 use crate::firearms::view::FirearmView;
 use crate::firearms::Actor;
@@ -90,16 +91,19 @@ pub struct Recorded {
         (status = 422, body = crate::http::Problem)))]
 pub async fn record(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
     body: ApiJson<Value>,
 ) -> AppResult<HttpResponse> {
-    let actor = Actor::registrar(&user)?;
-    let id = parse_id(&id)?;
-    let expected = if_match(&req)?;
-    let input = input::parse(body.0, Utc::now())?;
-    let (event, firearm) = events::record(&state.pool, &actor, id, expected, input).await?;
+    // Parsed here, refused only once the caller is known to be a registrar.
+    let request = event_request(&id, &req, body.0);
+    let (event, firearm) = auth::run_as(&state.pool, caller, move |c, user| {
+        let actor = Actor::registrar(user)?;
+        let (id, expected, input) = request?;
+        events::record(c, &actor, &id, expected, input)
+    })
+    .await?;
     let version = firearm.version;
     Ok(HttpResponse::Created()
         .insert_header(etag(version))
@@ -107,6 +111,19 @@ pub async fn record(
             event: EventView::try_from(event)?,
             firearm: FirearmView::try_from(firearm)?,
         }))
+}
+
+/// The firearm, the version the event applies to, and the event.
+fn event_request(
+    id: &str,
+    req: &HttpRequest,
+    body: Value,
+) -> AppResult<(String, Option<i64>, EventInput)> {
+    Ok((
+        parse_id(id)?,
+        if_match(req)?,
+        input::parse(body, Utc::now())?,
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -272,11 +289,14 @@ impl DestructionRequest {
         (status = 422, body = crate::http::Problem)))]
 pub async fn destroy(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     body: ApiJson<DestructionRequest>,
 ) -> AppResult<HttpResponse> {
-    let actor = Actor::registrar(&user)?;
-    let batch = body.0.parse()?;
-    let (id, count) = events::destroy(&state.pool, &actor, batch).await?;
+    let batch = body.0.parse();
+    let (id, count) = auth::run_as(&state.pool, caller, move |c, user| {
+        let actor = Actor::registrar(user)?;
+        events::destroy(c, &actor, batch?)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(DestructionResult { id, count }))
 }

@@ -27,12 +27,16 @@ use crate::state::AppState;
         (status = 422, body = crate::http::Problem)))]
 pub async fn register(
     state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller,
     body: ApiJson<RegisterFirearm>,
 ) -> AppResult<HttpResponse> {
-    let actor = Actor::registrar(&user)?;
-    let new = body.0.parse(Utc::now()).map_err(AppError::Validation)?;
-    let row = firearms::register(&state.pool, &actor, new).await?;
+    // Parsed here, refused only once the caller is known to be a registrar.
+    let new = body.0.parse(Utc::now()).map_err(AppError::Validation);
+    let row = auth::run_as(&state.pool, caller, move |c, user| {
+        let actor = Actor::registrar(user)?;
+        firearms::register(c, &actor, new?)
+    })
+    .await?;
     let location = format!("/v1/firearms/{}", row.id);
     Ok(created(&location, row.version, FirearmView::try_from(row)?))
 }
