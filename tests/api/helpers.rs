@@ -333,6 +333,26 @@ impl TestApp {
         let id = r.body["id"].as_str().expect("id").to_string();
         (id, self.token_for(username, PASSWORD))
     }
+
+    /// Gives a user of version 1 these roles instead of theirs.
+    #[track_caller]
+    pub fn replace_roles(&self, admin: &str, user_id: &str, roles: &[&str]) {
+        let r = self
+            .req("PUT", &format!("/v1/users/{user_id}/roles"))
+            .token(admin)
+            .header("If-Match", "\"1\"")
+            .json(&json!({"roles": roles}));
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    #[track_caller]
+    pub fn disable_user(&self, admin: &str, user_id: &str) {
+        let r = self
+            .req("POST", &format!("/v1/users/{user_id}/disable"))
+            .token(admin)
+            .send();
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
 }
 
 /// An agency with a registrar, for firearm tests.

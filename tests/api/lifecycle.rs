@@ -666,20 +666,9 @@ fn firearm_reads_see_the_account_as_it_is_now() {
     reg.app
         .get(history, &token)
         .assert_problem(404, "not_found");
-    let r = reg
-        .app
-        .req("PUT", &format!("/v1/users/{user_id}/roles"))
-        .token(&reg.admin)
-        .header("If-Match", "\"1\"")
-        .json(&json!({"roles": ["auditor"]}));
-    assert_eq!(r.status, 200, "{}", r.text);
+    reg.app.replace_roles(&reg.admin, &user_id, &["auditor"]);
     assert_eq!(reg.app.get(history, &token).status, 200);
-    let r = reg
-        .app
-        .req("POST", &format!("/v1/users/{user_id}/disable"))
-        .token(&reg.admin)
-        .send();
-    assert_eq!(r.status, 200, "{}", r.text);
+    reg.app.disable_user(&reg.admin, &user_id);
     for path in &reads {
         reg.app
             .get(path, &token)
@@ -722,24 +711,14 @@ fn registrar_writes_check_account_then_role_then_input() {
         .post("/v1/destructions", &reg.registrar, &bad_destruction)
         .assert_problem(422, "validation_failed");
 
-    let r = reg
-        .app
-        .req("PUT", &format!("/v1/users/{user_id}/roles"))
-        .token(&reg.admin)
-        .header("If-Match", "\"1\"")
-        .json(&json!({"roles": ["tracer", "registrar"]}));
-    assert_eq!(r.status, 200, "{}", r.text);
+    reg.app
+        .replace_roles(&reg.admin, &user_id, &["tracer", "registrar"]);
     let r = reg
         .app
         .post("/v1/firearms", &token, &pistol("ORDER-2", &reg.agency));
     assert_eq!(r.status, 201, "{}", r.text);
 
-    let r = reg
-        .app
-        .req("POST", &format!("/v1/users/{user_id}/disable"))
-        .token(&reg.admin)
-        .send();
-    assert_eq!(r.status, 200, "{}", r.text);
+    reg.app.disable_user(&reg.admin, &user_id);
     reg.app
         .post("/v1/firearms", &token, &pistol("ORDER-3", &reg.agency))
         .assert_problem(401, "account_disabled");
