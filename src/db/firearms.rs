@@ -313,11 +313,12 @@ pub fn find_event(conn: &mut DbConn, id: &str) -> AppResult<Option<EventRow>> {
         .optional()?)
 }
 
+/// A firearm's events, each with its place in the audit log once the
+/// sequencer has integrated it.
+pub type SequencedEvents = Vec<(EventRow, Option<i64>)>;
+
 /// A firearm's history with each event's audit seq (None until integrated).
-pub fn events_with_seq(
-    conn: &mut DbConn,
-    firearm_id: &str,
-) -> AppResult<Vec<(EventRow, Option<i64>)>> {
+pub fn events_with_seq(conn: &mut DbConn, firearm_id: &str) -> AppResult<SequencedEvents> {
     use super::schema::audit_entries;
     Ok(firearm_events::table
         .left_join(

@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
-use crate::auth::{self, AuthUser, Caller};
-use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow};
-use crate::db::{self, DbConn, Pool};
+use crate::auth::AuthUser;
+use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow, SequencedEvents};
+use crate::db::{self, DbConn};
 use crate::domain::lifecycle::transition;
 use crate::domain::{DestructionMethod, EventType, Role, Status};
 use crate::error::{AppError, AppResult, FieldError};
@@ -118,21 +118,17 @@ pub fn check_history_reader(user: &AuthUser, row: &FirearmRow) -> AppResult<()> 
     }
 }
 
-pub async fn history(
-    pool: &Pool,
-    caller: Caller,
-    id: String,
-) -> AppResult<(FirearmRow, Vec<(EventRow, Option<i64>)>)> {
-    // One trip for the account and both reads: a history is a short
-    // request, and each trip to the pool and the blocking thread is a good
-    // part of it.
-    auth::run_as(pool, caller, move |c, user| {
-        let row = db::firearms::find(c, &id)?.ok_or(AppError::NotFound)?;
-        check_history_reader(user, &row)?;
-        let events = db::firearms::events_with_seq(c, &row.id)?;
-        Ok((row, events))
-    })
-    .await
+/// A firearm and its custody history, oldest first, for a caller who may
+/// read it. Both reads share the request's one trip to the database.
+pub fn history(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    id: &str,
+) -> AppResult<(FirearmRow, SequencedEvents)> {
+    let row = db::firearms::find(conn, id)?.ok_or(AppError::NotFound)?;
+    check_history_reader(user, &row)?;
+    let events = db::firearms::events_with_seq(conn, &row.id)?;
+    Ok((row, events))
 }
 
 /// A batch destruction, checked.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use crate::audit;
-use crate::auth::{self, AuthUser, Caller};
+use crate::auth::AuthUser;
 use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::{Holder, Role, Status};
@@ -322,12 +322,9 @@ pub fn register(conn: &mut DbConn, actor: &Actor, new: NewFirearm) -> AppResult<
 }
 
 /// One firearm record, for a caller who may read records.
-pub async fn get(pool: &Pool, caller: Caller, id: String) -> AppResult<FirearmRow> {
-    auth::run_as(pool, caller, move |c, user| {
-        require_reader(user)?;
-        db::firearms::find(c, &id)?.ok_or(AppError::NotFound)
-    })
-    .await
+pub fn get(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<FirearmRow> {
+    require_reader(user)?;
+    db::firearms::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
 /// One row of a bulk import, numbered from 1 over the data rows.

@@ -199,7 +199,10 @@ pub async fn history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let (firearm, rows) = events::history(&state.pool, caller, id).await?;
+    let (firearm, rows) = auth::run_as(&state.pool, caller, move |c, user| {
+        events::history(c, user, &id)
+    })
+    .await?;
     let events = rows
         .into_iter()
         .map(|(row, seq)| {

@@ -50,7 +50,11 @@ pub async fn show(
     caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let row = firearms::get(&state.pool, caller, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let row = auth::run_as(&state.pool, caller, move |c, user| {
+        firearms::get(c, user, &id)
+    })
+    .await?;
     Ok(with_etag(row.version, FirearmView::try_from(row)?))
 }
 

@@ -642,20 +642,23 @@ fn an_auditors_csv_history_of_a_destroyed_firearm_rebuilds_its_chain_of_holders(
     assert_eq!(shown["custodian"], custodian);
 }
 
-/// The firearm reads check the account in the same database call as the
-/// read; a role given or an account disabled still counts from the next
-/// request.
+/// The reads (a firearm, its history, the list, a trace, the agencies)
+/// check the account in the same database call as the read; a role given
+/// or an account disabled still counts from the next request.
 #[test]
-fn firearm_reads_see_the_account_as_it_is_now() {
+fn reads_see_the_account_as_it_is_now() {
     let reg = registry();
     let f = reg.register(&pistol("NOW-1", &reg.agency));
     let id = f["id"].as_str().expect("id");
+    let other = reg.app.create_agency(&reg.admin, "Police nationale", "TG");
     let reads = [
         format!("/v1/firearms/{id}"),
         format!("/v1/firearms/{id}/history"),
         "/v1/firearms".to_string(),
+        "/v1/trace?serial=NOW-1".to_string(),
+        "/v1/agencies".to_string(),
+        format!("/v1/agencies/{other}"),
     ];
-    let other = reg.app.create_agency(&reg.admin, "Police nationale", "TG");
     let (user_id, token) = reg
         .app
         .create_user(&reg.admin, "tg-reader", &other, &["tracer"]);
