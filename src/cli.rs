@@ -182,6 +182,7 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
             agency_id: user.agency_id,
             roles,
             request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+            purpose: None,
         };
         let actor = Actor::registrar(&auth).map_err(describe)?;
         let rows = actix_web::web::block(move || firearms::import::read_rows(file, format))
@@ -240,6 +241,7 @@ fn create_user(args: CreateUserArgs, settings: &Settings) -> Result<(), String> 
         password,
         agency_id,
         roles,
+        must_change_password: false,
     };
     let actor = crate::audit::AuditActor {
         username: Some(whoami()),

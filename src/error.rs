@@ -40,8 +40,8 @@ pub enum AppError {
     },
     #[error("{detail}")]
     Unauthorized { code: &'static str, detail: String },
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -84,7 +84,16 @@ impl AppError {
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::Forbidden(detail.into())
+        Self::forbidden_because("forbidden", detail)
+    }
+
+    /// A refusal the caller may want to tell apart (`self_grant`,
+    /// `four_eyes`, `password_change_required`).
+    pub fn forbidden_because(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
@@ -134,9 +143,9 @@ impl AppError {
             Self::BadRequest { code, .. }
             | Self::Unprocessable { code, .. }
             | Self::Unauthorized { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::Forbidden { code, .. } => code,
             Self::Validation(_) => "validation_failed",
-            Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::NoRoute(_) => "no_such_route",
             Self::PreconditionFailed { .. } => "version_mismatch",
@@ -153,7 +162,7 @@ impl AppError {
             Self::BadRequest { .. } => "Malformed request",
             Self::Validation(_) | Self::Unprocessable { .. } => "Invalid values",
             Self::Unauthorized { .. } => "Authentication required",
-            Self::Forbidden(_) => "Not allowed",
+            Self::Forbidden { .. } => "Not allowed",
             Self::NotFound | Self::NoRoute(_) => "Not found",
             Self::Conflict { .. } => "Conflict with the current state",
             Self::PreconditionFailed { .. } => "Version mismatch",
@@ -218,7 +227,7 @@ impl ResponseError for AppError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound | Self::NoRoute(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,

@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    agencies, audit, auth, events, firearms, ops, pagination, trace, trace_requests, users, Problem,
+    agencies, audit, auth, events, firearms, ops, pagination, role_grants, trace, trace_requests,
+    users, Problem,
 };
 
 #[derive(OpenApi)]
@@ -18,9 +19,10 @@ use crate::http::{
     ),
     paths(
         ops::health, ops::ready, ops::metrics,
-        auth::login, auth::me,
+        auth::login, auth::me, auth::change_password,
         agencies::create, agencies::list, agencies::show,
-        users::create, users::list, users::disable, users::set_roles,
+        users::create, users::list, users::disable, users::set_roles, users::reset_password,
+        role_grants::list, role_grants::approve, role_grants::reject,
         firearms::register, firearms::list, firearms::show, firearms::import,
         events::record, events::history, events::destroy,
         audit::entries, audit::head, audit::checkpoint, audit::key, audit::inclusion,
@@ -31,9 +33,11 @@ use crate::http::{
     ),
     components(schemas(
         Problem, crate::error::FieldError,
-        auth::LoginRequest, auth::TokenResponse, auth::Me,
+        auth::LoginRequest, auth::TokenResponse, auth::Me, auth::ChangePassword,
         agencies::CreateAgency, agencies::AgencyView, pagination::Page<agencies::AgencyView>,
         users::CreateUser, users::SetRoles, users::UserView, pagination::Page<users::UserView>,
+        users::ResetPassword, users::PendingGrant, users::CreatedUser, users::PendingRoles,
+        role_grants::GrantView, pagination::Page<role_grants::GrantView>,
         crate::firearms::RegisterFirearm, crate::firearms::input::MarkingInput,
         crate::firearms::input::ComponentInput, crate::firearms::input::HolderInput,
         crate::firearms::view::FirearmView, pagination::Page<crate::firearms::view::FirearmView>,

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::agencies::AgencyRow;
 use crate::db::firearms::{EventRow, FirearmRow};
+use crate::db::role_grants::GrantRow;
 use crate::db::users::UserRow;
 
 /// Times as canonical text: UTC, always six fractional digits.
@@ -106,9 +107,11 @@ pub fn agency(r: &AgencyRow) -> Value {
 }
 
 /// A user's state, password hash included (replacing it in the database is
-/// taking over the account); the last login time is not state.
+/// taking over the account); the last login time is not state. The
+/// password-change fields appear once they leave their defaults, so the
+/// digests of accounts recorded before they existed still match.
 pub fn user(r: &UserRow) -> Value {
-    json!({
+    let mut state = json!({
         "id": r.id,
         "username": r.username,
         "password_hash": r.password_hash,
@@ -118,6 +121,27 @@ pub fn user(r: &UserRow) -> Value {
         "version": r.version,
         "created_at": time(&r.created_at),
         "updated_at": time(&r.updated_at),
+    });
+    if r.must_change_password {
+        state["must_change_password"] = json!(true);
+    }
+    if r.token_epoch != 0 {
+        state["token_epoch"] = json!(r.token_epoch);
+    }
+    state
+}
+
+pub fn role_grant(r: &GrantRow) -> Value {
+    json!({
+        "id": r.id,
+        "user_id": r.user_id,
+        "roles": r.roles,
+        "status": r.status,
+        "requested_by": r.requested_by,
+        "decided_by": r.decided_by,
+        "version": r.version,
+        "created_at": time(&r.created_at),
+        "decided_at": r.decided_at.as_ref().map(time),
     })
 }
 

@@ -22,6 +22,8 @@ pub struct AuditActor {
     pub username: Option<String>,
     pub agency_id: Option<String>,
     pub request_id: String,
+    /// The request's `Registry-Purpose`, if it gave one.
+    pub purpose: Option<String>,
 }
 
 /// One thing to record.
@@ -38,6 +40,9 @@ pub struct Entry {
     /// A row whose state after the change the entry vouches for.
     /// The row's key and the digest of its state after the change.
     pub subject: Option<(String, String)>,
+    /// What an auditor must be able to read in the entry itself, not only
+    /// as a digest: a read's filters, a trace query's parameters.
+    pub detail: Option<Value>,
 }
 
 impl Entry {
@@ -48,7 +53,14 @@ impl Entry {
             content_digest: content::digest(&content),
             event_id: None,
             subject: None,
+            detail: None,
         }
+    }
+
+    /// Shows `detail` in the entry's canonical text.
+    pub fn detail(mut self, detail: Value) -> Self {
+        self.detail = Some(detail);
+        self
     }
 
     pub fn event(mut self, event_id: &str) -> Self {
@@ -62,10 +74,21 @@ impl Entry {
     }
 }
 
+/// What an entry's canonical text holds besides its row's columns.
+#[derive(Debug, Default)]
+pub struct Vouched<'a> {
+    pub content_digest: &'a str,
+    pub state_digest: Option<&'a str>,
+    pub purpose: Option<&'a str>,
+    pub detail: Option<&'a Value>,
+}
+
 /// The canonical text of an entry: what is hashed into its leaf, shown to
-/// auditors as `canonical`, and checked offline.
-pub fn canonical(row: &EntryRow, content_digest: &str, state_digest: Option<&str>) -> String {
-    content::canonical_json(&json!({
+/// auditors as `canonical`, and checked offline. `purpose` and `detail`
+/// appear only when present, so entries written before they existed keep
+/// their text.
+pub fn canonical(row: &EntryRow, v: &Vouched<'_>) -> String {
+    let mut text = json!({
         "id": row.id,
         "at": content::time(&row.at),
         "actor": {
@@ -78,9 +101,46 @@ pub fn canonical(row: &EntryRow, content_digest: &str, state_digest: Option<&str
         "request_id": row.request_id,
         "event_id": row.event_id,
         "subject": row.subject,
-        "content_digest": content_digest,
-        "state_digest": state_digest,
-    }))
+        "content_digest": v.content_digest,
+        "state_digest": v.state_digest,
+    });
+    if let Some(purpose) = v.purpose {
+        text["purpose"] = json!(purpose);
+    }
+    if let Some(detail) = v.detail {
+        text["detail"] = detail.clone();
+    }
+    content::canonical_json(&text)
+}
+
+/// Builds the stored row of an entry: its canonical text and leaf hash.
+pub fn entry_row(actor: &AuditActor, e: Entry, at: chrono::NaiveDateTime) -> EntryRow {
+    let mut row = EntryRow {
+        id: db::new_id(),
+        seq: None,
+        at,
+        actor_user_id: actor.user_id.clone(),
+        actor_username: actor.username.clone(),
+        actor_agency_id: actor.agency_id.clone(),
+        action: e.action,
+        target: e.target,
+        request_id: actor.request_id.clone(),
+        event_id: e.event_id,
+        subject: e.subject.as_ref().map(|(k, _)| k.clone()),
+        canonical: String::new(),
+        leaf_hash: String::new(),
+    };
+    row.canonical = canonical(
+        &row,
+        &Vouched {
+            content_digest: &e.content_digest,
+            state_digest: e.subject.as_ref().map(|(_, s)| s.as_str()),
+            purpose: actor.purpose.as_deref(),
+            detail: e.detail.as_ref(),
+        },
+    );
+    row.leaf_hash = hex::encode(merkle::leaf_hash(row.canonical.as_bytes()));
+    row
 }
 
 /// Queues entries in the caller's transaction: they commit with the change
@@ -89,27 +149,7 @@ pub fn queue(conn: &mut DbConn, actor: &AuditActor, entries: Vec<Entry>) -> AppR
     let at = db::now();
     let rows: Vec<EntryRow> = entries
         .into_iter()
-        .map(|e| {
-            let mut row = EntryRow {
-                id: db::new_id(),
-                seq: None,
-                at,
-                actor_user_id: actor.user_id.clone(),
-                actor_username: actor.username.clone(),
-                actor_agency_id: actor.agency_id.clone(),
-                action: e.action,
-                target: e.target,
-                request_id: actor.request_id.clone(),
-                event_id: e.event_id,
-                subject: e.subject.as_ref().map(|(k, _)| k.clone()),
-                canonical: String::new(),
-                leaf_hash: String::new(),
-            };
-            let state = e.subject.as_ref().map(|(_, s)| s.as_str());
-            row.canonical = canonical(&row, &e.content_digest, state);
-            row.leaf_hash = hex::encode(merkle::leaf_hash(row.canonical.as_bytes()));
-            row
-        })
+        .map(|e| entry_row(actor, e, at))
         .collect();
     db::audit::queue(conn, &rows)
 }

@@ -12,7 +12,7 @@ use std::io::BufRead;
 use super::merkle::{self, CompactRange, Hash};
 use super::sequencer::{parse_hash, AuditLog};
 use super::signing::{parse_checkpoint, NoteVerifier};
-use super::{canonical, content};
+use super::{canonical, content, Vouched};
 use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::{self, DbConn};
 use crate::error::AppResult;
@@ -51,10 +51,14 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
 fn check_entry(row: &EntryRow) -> Result<(Hash, Value), String> {
     let parsed: Value =
         serde_json::from_str(&row.canonical).map_err(|_| "canonical text is not JSON")?;
-    let content_digest =
-        field(&parsed, "content_digest").ok_or("canonical text lacks its content digest")?;
-    let state_digest = field(&parsed, "state_digest");
-    if canonical(row, content_digest, state_digest) != row.canonical {
+    let vouched = Vouched {
+        content_digest: field(&parsed, "content_digest")
+            .ok_or("canonical text lacks its content digest")?,
+        state_digest: field(&parsed, "state_digest"),
+        purpose: field(&parsed, "purpose"),
+        detail: parsed.get("detail"),
+    };
+    if canonical(row, &vouched) != row.canonical {
         return Err("the entry's columns differ from its canonical text".into());
     }
     let leaf = merkle::leaf_hash(row.canonical.as_bytes());
@@ -73,6 +77,9 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
         "firearm" => db::firearms::find(conn, id)?.map(|r| content::digest(&content::firearm(&r))),
         "user" => db::users::find(conn, id)?.map(|r| content::digest(&content::user(&r))),
         "agency" => db::agencies::find(conn, id)?.map(|r| content::digest(&content::agency(&r))),
+        "role_grant" => {
+            db::role_grants::find(conn, id)?.map(|r| content::digest(&content::role_grant(&r)))
+        }
         _ => None,
     })
 }

@@ -19,24 +19,13 @@ pub struct AuthUser {
     pub roles: Roles,
     /// The request this user is making, for the audit log.
     pub request_id: String,
+    /// Why, as the request's `Registry-Purpose` says, for the audit log.
+    pub purpose: Option<String>,
 }
 
 impl AuthUser {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(role)
-    }
-
-    /// Refuses with 403 unless the caller holds one of `roles`.
-    pub fn require_any(&self, roles: &[Role]) -> AppResult<()> {
-        if roles.iter().any(|r| self.has(*r)) {
-            Ok(())
-        } else {
-            let names: Vec<_> = roles.iter().map(Role::as_str).collect();
-            Err(AppError::forbidden(format!(
-                "this needs one of the roles: {}",
-                names.join(", ")
-            )))
-        }
     }
 
     /// The audit log's view of this user.
@@ -46,18 +35,8 @@ impl AuthUser {
             username: Some(self.username.clone()),
             agency_id: self.agency_id.clone(),
             request_id: self.request_id.clone(),
+            purpose: self.purpose.clone(),
         }
-    }
-
-    fn from_row(row: UserRow, request_id: String) -> AppResult<Self> {
-        let roles = Roles::from_stored(&row.roles).map_err(AppError::internal)?;
-        Ok(Self {
-            id: row.id,
-            username: row.username,
-            agency_id: row.agency_id,
-            roles,
-            request_id,
-        })
     }
 }
 
@@ -105,24 +84,64 @@ pub fn bearer_token(req: &HttpRequest) -> AppResult<&str> {
 #[derive(Debug, Clone)]
 pub struct Caller {
     user_id: String,
+    /// The token epoch the token was issued in.
+    epoch: i64,
     request_id: String,
+    purpose: Option<String>,
+    /// Whether this request is one a user who must change their password
+    /// may still make (`/v1/auth/me`, `/v1/auth/password`).
+    allowed_before_password_change: bool,
 }
+
+/// The paths a user who must change their password may still call.
+const BEFORE_PASSWORD_CHANGE: [&str; 2] = ["/v1/auth/me", "/v1/auth/password"];
 
 impl Caller {
     /// The account behind the token, as it is now: refused if it has been
-    /// disabled, with the roles it holds at this moment.
+    /// disabled or its password changed since the token was issued, with
+    /// the roles it holds at this moment.
     pub fn account(&self, conn: &mut DbConn) -> AppResult<AuthUser> {
-        match db::users::find(conn, &self.user_id)? {
-            Some(row) if row.disabled => Err(AppError::unauthorized(
+        let row = db::users::find(conn, &self.user_id)?.ok_or_else(|| {
+            AppError::unauthorized("invalid_token", "the access token is not valid")
+        })?;
+        self.admit(row)
+    }
+
+    fn admit(&self, row: UserRow) -> AppResult<AuthUser> {
+        if row.disabled {
+            return Err(AppError::unauthorized(
                 "account_disabled",
                 "this account has been disabled",
-            )),
-            Some(row) => AuthUser::from_row(row, self.request_id.clone()),
-            None => Err(AppError::unauthorized(
-                "invalid_token",
-                "the access token is not valid",
-            )),
+            ));
         }
+        if row.token_epoch != self.epoch {
+            return Err(AppError::unauthorized(
+                "token_revoked",
+                "the password has changed since this token was issued; log in again",
+            ));
+        }
+        if row.must_change_password && !self.allowed_before_password_change {
+            return Err(AppError::forbidden_because(
+                "password_change_required",
+                "choose a new password with POST /v1/auth/password first",
+            ));
+        }
+        Ok(AuthUser {
+            roles: Roles::from_stored(&row.roles).map_err(AppError::internal)?,
+            id: row.id,
+            username: row.username,
+            agency_id: row.agency_id,
+            request_id: self.request_id.clone(),
+            purpose: self.purpose.clone(),
+        })
+    }
+
+    pub fn purpose(&self) -> Option<&str> {
+        self.purpose.as_deref()
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
     }
 }
 
@@ -149,7 +168,9 @@ impl FromRequest for Caller {
     }
 }
 
-fn caller(req: &HttpRequest) -> AppResult<Caller> {
+/// The caller a request's bearer token names, not yet checked against
+/// the account.
+pub fn caller(req: &HttpRequest) -> AppResult<Caller> {
     let token = bearer_token(req)?;
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -157,8 +178,39 @@ fn caller(req: &HttpRequest) -> AppResult<Caller> {
     let claims = state.tokens.verify(token)?;
     Ok(Caller {
         user_id: claims.sub,
+        epoch: claims.ep,
         request_id: request_id(req),
+        purpose: purpose(req)?,
+        allowed_before_password_change: BEFORE_PASSWORD_CHANGE.contains(&req.path()),
     })
+}
+
+/// The header in which a request says why it reads or changes a record.
+pub const PURPOSE_HEADER: &str = "registry-purpose";
+const MAX_PURPOSE_CHARS: usize = 200;
+
+/// `Registry-Purpose`, if sent: a case reference or reason, recorded with
+/// the request's audit entries.
+pub fn purpose(req: &HttpRequest) -> AppResult<Option<String>> {
+    let Some(raw) = req.headers().get(PURPOSE_HEADER) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        AppError::bad_request(
+            "invalid_purpose",
+            format!(
+                "Registry-Purpose must be 1 to {MAX_PURPOSE_CHARS} characters of UTF-8 text without control characters"
+            ),
+        )
+    };
+    let text = std::str::from_utf8(raw.as_bytes())
+        .map_err(|_| invalid())?
+        .trim();
+    let len = text.chars().count();
+    if len == 0 || len > MAX_PURPOSE_CHARS || text.chars().any(char::is_control) {
+        return Err(invalid());
+    }
+    Ok(Some(text.to_string()))
 }
 
 impl FromRequest for AuthUser {

@@ -20,6 +20,8 @@ pub const WINDOW_MINUTES: i64 = 15;
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
+    /// The token is good only for choosing a new password.
+    pub password_change_required: bool,
 }
 
 pub async fn login(
@@ -69,8 +71,9 @@ pub async fn login(
             })
             .await?;
             Ok(Issued {
-                access_token: state.tokens.issue(&user.id)?,
+                access_token: state.tokens.issue(&user.id, user.token_epoch)?,
                 expires_in: state.tokens.ttl_secs,
+                password_change_required: user.must_change_password,
             })
         }
         _ => {
@@ -95,7 +98,7 @@ pub async fn login(
     }
 }
 
-async fn check_throttle(pool: &Pool, key: &str, client_ip: &str) -> AppResult<()> {
+pub(crate) async fn check_throttle(pool: &Pool, key: &str, client_ip: &str) -> AppResult<()> {
     let (key, ip) = (key.to_string(), client_ip.to_string());
     let now = db::now();
     let since = now - Duration::minutes(WINDOW_MINUTES);

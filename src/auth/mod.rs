@@ -4,6 +4,7 @@
 pub mod extractor;
 pub mod login;
 pub mod password;
+pub mod policy;
 pub mod token;
 
 pub use extractor::{run_as, AuthUser, Caller};

@@ -16,6 +16,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The account's token epoch when the token was issued; tokens from
+    /// before a password change carry an older one.
+    #[serde(default)]
+    pub ep: i64,
 }
 
 pub struct TokenKeys {
@@ -57,13 +61,14 @@ impl TokenKeys {
         Ok(Self::new(secret.as_bytes(), ttl_secs))
     }
 
-    pub fn issue(&self, user_id: &str) -> AppResult<String> {
+    pub fn issue(&self, user_id: &str, epoch: i64) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,
             exp: now + self.ttl_secs,
             jti: uuid::Uuid::now_v7().to_string(),
+            ep: epoch,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
     }

@@ -8,6 +8,7 @@ pub mod firearms;
 pub mod idempotency;
 pub mod logins;
 pub mod notifications;
+pub mod role_grants;
 pub mod schema;
 pub mod trace;
 pub mod trace_requests;

@@ -27,6 +27,22 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        must_change_password -> Bool,
+        token_epoch -> BigInt,
+    }
+}
+
+diesel::table! {
+    role_grants (id) {
+        id -> Text,
+        user_id -> Text,
+        roles -> Text,
+        status -> Text,
+        requested_by -> Text,
+        decided_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
     }
 }
 

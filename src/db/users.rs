@@ -18,6 +18,8 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    pub must_change_password: bool,
+    pub token_epoch: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -33,6 +35,8 @@ pub struct UserInsertForm {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub must_change_password: bool,
+    pub token_epoch: i64,
 }
 
 pub fn insert(conn: &mut DbConn, form: &UserInsertForm) -> AppResult<UserRow> {
@@ -130,6 +134,27 @@ pub fn set_roles(
         });
     }
     Ok(row)
+}
+
+/// Sets a new password hash and raises the token epoch, which revokes
+/// every token issued before.
+pub fn set_password(
+    conn: &mut DbConn,
+    id: &str,
+    hash: &str,
+    must_change: bool,
+    now: NaiveDateTime,
+) -> AppResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::must_change_password.eq(must_change),
+            users::token_epoch.eq(users::token_epoch + 1),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, id)?.ok_or(AppError::NotFound)
 }
 
 pub fn record_login(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> AppResult<()> {

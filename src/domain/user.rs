@@ -60,8 +60,10 @@ impl fmt::Display for Role {
     }
 }
 
-/// A non-empty set of roles, stored as a sorted comma-separated list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A set of roles, stored as a sorted comma-separated list. Given in a
+/// request it is never empty; stored it may be, while a user's only roles
+/// wait for approval.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Roles(BTreeSet<Role>);
 
 impl Roles {
@@ -78,7 +80,40 @@ impl Roles {
 
     /// Reads the stored form; an unknown name there is a corrupt row.
     pub fn from_stored(stored: &str) -> Result<Self, String> {
+        if stored.is_empty() {
+            return Ok(Self::default());
+        }
         Self::parse(&stored.split(',').collect::<Vec<_>>())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn union(&self, other: &Roles) -> Roles {
+        Self(self.0.union(&other.0).copied().collect())
+    }
+
+    pub fn intersection(&self, other: &Roles) -> Roles {
+        Self(self.0.intersection(&other.0).copied().collect())
+    }
+
+    pub fn difference(&self, other: &Roles) -> Roles {
+        Self(self.0.difference(&other.0).copied().collect())
+    }
+
+    pub fn symmetric_difference(&self, other: &Roles) -> Roles {
+        Self(self.0.symmetric_difference(&other.0).copied().collect())
+    }
+
+    /// The roles of this set that are among `roles`.
+    pub fn only(&self, roles: &[Role]) -> Roles {
+        Self(self.iter().filter(|r| roles.contains(r)).collect())
+    }
+
+    /// The roles of this set that are not among `roles`.
+    pub fn without(&self, roles: &[Role]) -> Roles {
+        Self(self.iter().filter(|r| !roles.contains(r)).collect())
     }
 
     pub fn to_stored(&self) -> String {
@@ -166,6 +201,8 @@ mod tests {
         assert_eq!(Roles::from_stored("admin,tracer").unwrap(), r);
         assert!(Roles::parse(&["superuser"]).is_err());
         assert!(Roles::parse::<&str>(&[]).is_err());
+        assert!(Roles::from_stored("").unwrap().is_empty());
+        assert_eq!(Roles::default().to_stored(), "");
     }
 
     #[test]

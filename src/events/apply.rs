@@ -40,7 +40,12 @@ fn illegal(status: Status, event: EventType) -> AppError {
 /// Only the responsible agency's registrars record events, except a
 /// seizure, which any agency's registrar may record.
 pub fn check_may_record(row: &FirearmRow, actor: &Actor, event: EventType) -> AppResult<()> {
-    if event == EventType::Seized || row.responsible_agency_id == actor.agency_id {
+    let seizure = event == EventType::Seized;
+    if crate::auth::policy::may_change_firearm(
+        &actor.agency_id,
+        &row.responsible_agency_id,
+        seizure,
+    ) {
         Ok(())
     } else {
         Err(AppError::forbidden(

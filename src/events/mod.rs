@@ -11,11 +11,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
+use crate::auth::policy::{self, Action, HistoryScope};
 use crate::auth::AuthUser;
 use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow, SequencedEvents};
 use crate::db::{self, DbConn};
 use crate::domain::lifecycle::transition;
-use crate::domain::{DestructionMethod, EventType, Role, Status};
+use crate::domain::{DestructionMethod, EventType, Status};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::firearms::{self, Actor};
 use input::EventInput;
@@ -105,29 +106,34 @@ pub fn record(
     }
 }
 
-/// Who may read a firearm's custody history: auditors, and the users of
-/// the agency responsible for it. To anyone else it does not exist (404).
-pub fn check_history_reader(user: &AuthUser, row: &FirearmRow) -> AppResult<()> {
-    firearms::require_reader(user)?;
-    if user.has(Role::Auditor)
-        || user.agency_id.as_deref() == Some(row.responsible_agency_id.as_str())
-    {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
+/// The events that moved a firearm's responsibility, oldest first:
+/// (sequence, the agency responsible before it).
+fn handovers(events: &SequencedEvents) -> Vec<(i64, String)> {
+    events
+        .iter()
+        .filter_map(|(e, _)| {
+            let details: serde_json::Value = serde_json::from_str(&e.details).ok()?;
+            let old = details.get("responsible_agency_id")?.get("old")?.as_str()?;
+            Some((e.sequence, old.to_string()))
+        })
+        .collect()
 }
 
-/// A firearm and its custody history, oldest first, for a caller who may
-/// read it. Both reads share the request's one trip to the database.
+/// A firearm and as much of its custody history as the caller may read
+/// (`policy::history_scope`), oldest first. Both reads share the
+/// request's one trip to the database.
 pub fn history(
     conn: &mut DbConn,
     user: &AuthUser,
     id: &str,
 ) -> AppResult<(FirearmRow, SequencedEvents)> {
+    policy::require(user, Action::ReadFirearms)?;
     let row = db::firearms::find(conn, id)?.ok_or(AppError::NotFound)?;
-    check_history_reader(user, &row)?;
-    let events = db::firearms::events_with_seq(conn, &row.id)?;
+    let mut events = db::firearms::events_with_seq(conn, &row.id)?;
+    match policy::history_scope(user, &row.responsible_agency_id, || handovers(&events))? {
+        HistoryScope::All => {}
+        HistoryScope::Through(last) => events.retain(|(e, _)| e.sequence <= last),
+    }
     Ok((row, events))
 }
 
@@ -212,7 +218,7 @@ pub fn destroy(
                 Err(e) => return Err(e),
             };
             let status = Status::parse(&row.status).map_err(AppError::internal)?;
-            if row.responsible_agency_id != actor.agency_id {
+            if !policy::may_change_firearm(&actor.agency_id, &row.responsible_agency_id, false) {
                 failures.push(DestructionFailure {
                     firearm_id: id.clone(),
                     reason: "not_responsible",

@@ -11,10 +11,11 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use crate::audit;
+use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
 use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, Pool};
-use crate::domain::{Holder, Role, Status};
+use crate::domain::{Holder, Status};
 use crate::error::{AppError, AppResult, FieldError};
 pub use input::{NewFirearm, RegisterFirearm};
 
@@ -25,21 +26,19 @@ pub struct Actor {
     pub username: String,
     pub agency_id: String,
     pub request_id: String,
+    pub purpose: Option<String>,
 }
 
 impl Actor {
     /// A registrar acting for their agency.
     pub fn registrar(user: &AuthUser) -> AppResult<Self> {
-        user.require_any(&[Role::Registrar])?;
-        let agency_id = user
-            .agency_id
-            .clone()
-            .ok_or_else(|| AppError::forbidden("a registrar must belong to an agency"))?;
+        let agency_id = policy::acting_agency(user, Action::RecordFirearms)?;
         Ok(Self {
             user_id: user.id.clone(),
             username: user.username.clone(),
             agency_id,
             request_id: user.request_id.clone(),
+            purpose: user.purpose.clone(),
         })
     }
 
@@ -49,6 +48,7 @@ impl Actor {
             username: Some(self.username.clone()),
             agency_id: Some(self.agency_id.clone()),
             request_id: self.request_id.clone(),
+            purpose: self.purpose.clone(),
         }
     }
 }
@@ -66,17 +66,6 @@ pub fn audit_entry(firearm: &FirearmRow, event: &EventRow) -> audit::Entry {
         format!("firearm:{}", firearm.id),
         audit::content::firearm(firearm),
     )
-}
-
-/// Firearm records are national: every user may read them, except system
-/// administrators, who by separation of duties manage accounts only.
-pub fn require_reader(user: &AuthUser) -> AppResult<()> {
-    if user.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "system administrators do not read firearm records (separation of duties)",
-        ));
-    }
-    Ok(())
 }
 
 pub fn holder_json(h: &Holder) -> Value {
@@ -323,7 +312,7 @@ pub fn register(conn: &mut DbConn, actor: &Actor, new: NewFirearm) -> AppResult<
 
 /// One firearm record, for a caller who may read records.
 pub fn get(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<FirearmRow> {
-    require_reader(user)?;
+    policy::require(user, Action::ReadFirearms)?;
     db::firearms::find(conn, id)?.ok_or(AppError::NotFound)
 }
 

@@ -6,9 +6,10 @@ use super::created;
 use super::json::ApiJson;
 use super::pagination::{Page, PageQuery};
 use crate::accounts::{self, NewAgency};
+use crate::auth::policy::{self, Action};
 use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, agencies::AgencyRow};
-use crate::domain::{AgencyKind, AgencyName, CountryCode, Role};
+use crate::domain::{AgencyKind, AgencyName, CountryCode};
 use crate::error::{checked, AppError, AppResult, Validator};
 use crate::state::AppState;
 
@@ -78,7 +79,7 @@ pub async fn create(
     user: AuthUser,
     body: ApiJson<CreateAgency>,
 ) -> AppResult<HttpResponse> {
-    user.require_any(&[Role::SystemAdmin])?;
+    policy::require(&user, Action::ManageAgencies)?;
     let new = body.0.parse()?;
     let row = accounts::create_agency(&state.pool, &user.audit_actor(), new).await?;
     let location = format!("/v1/agencies/{}", row.id);

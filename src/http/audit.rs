@@ -10,20 +10,16 @@ use std::collections::HashMap;
 use crate::audit::merkle::{self, Hash, Nodes};
 use crate::audit::sequencer::{parse_hash, StoredNodes};
 use crate::audit::verify::{self, Report};
+use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
 use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::{self, DbConn};
-use crate::domain::Role;
 use crate::error::{AppError, AppResult, Validator};
 use crate::http::pagination::Page;
 use crate::state::AppState;
 
 fn require_auditor(user: &AuthUser) -> AppResult<()> {
-    if user.has(Role::Auditor) && !user.has(Role::SystemAdmin) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("the audit log is for auditors"))
-    }
+    policy::require(user, Action::ReadAudit)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

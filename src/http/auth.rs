@@ -1,9 +1,11 @@
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::json::ApiJson;
+use crate::accounts::passwords;
 use crate::auth::{login, AuthUser};
-use crate::error::AppResult;
+use crate::domain::Password;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -20,6 +22,17 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the token expires.
     pub expires_in: i64,
+    /// The token is good only for `/v1/auth/me` and `/v1/auth/password`
+    /// until the user chooses a new password.
+    pub password_change_required: bool,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// At least 12 characters.
+    pub new_password: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -62,7 +75,30 @@ pub async fn login(
         access_token: issued.access_token,
         token_type: "Bearer",
         expires_in: issued.expires_in,
+        password_change_required: issued.password_change_required,
     }))
+}
+
+/// Changes the caller's own password. Every token issued before, this one
+/// included, stops working: log in again.
+#[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = ChangePassword,
+    security(("bearer" = [])),
+    responses((status = 204),
+        (status = 403, description = "wrong_password", body = crate::http::Problem),
+        (status = 422, body = crate::http::Problem),
+        (status = 429, body = crate::http::Problem)))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    body: ApiJson<ChangePassword>,
+) -> AppResult<HttpResponse> {
+    let ApiJson(body) = body;
+    let new =
+        Password::parse(&body.new_password).map_err(|m| AppError::field("new_password", m))?;
+    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    passwords::change_own(&state.pool, &user, body.current_password, new, ip).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The caller's own account, with roles as the database holds them now.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::json::{declared_length, ApiJson};
 use super::pagination::{Page, PageQuery};
 use super::{created, parse_id, with_etag};
+use crate::auth::policy::{self, Action};
 use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, firearms::Filters};
 use crate::domain::{text, Category, CountryCode, Status};
@@ -123,7 +124,7 @@ pub async fn list(
     .parse()?;
     let limit = page.limit;
     let rows = auth::run_as(&state.pool, caller, move |c, user| {
-        firearms::require_reader(user)?;
+        policy::require(user, Action::ReadFirearms)?;
         db::firearms::page(c, &filters, page.after.as_deref(), limit + 1)
     })
     .await?;

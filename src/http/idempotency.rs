@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 use super::json::read_body;
-use crate::auth::extractor::bearer_token;
+use crate::auth::extractor::caller;
 use crate::db::{self, idempotency as store, idempotency::KeyRef};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -59,13 +59,10 @@ pub async fn idempotency(
     };
     // Keys are per user; an unauthenticated request is refused by its
     // handler, so there is nothing to make idempotent.
-    let Some(user_id) = bearer_token(req.request())
-        .and_then(|t| state.tokens.verify(t))
-        .ok()
-        .map(|c| c.sub)
-    else {
+    let Ok(caller) = caller(req.request()) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let user_id = caller.user_id().to_string();
 
     let mut req = req;
     let body = match read_body(req.take_payload(), BODY_LIMIT).await {
@@ -94,7 +91,10 @@ pub async fn idempotency(
         path.clone(),
         hash,
     );
+    // The account is checked before anything is replayed: a disabled
+    // user's retry is refused like any other request of theirs.
     let reserved = db::run(&state.pool, move |c| {
+        caller.account(c)?;
         let k = KeyRef {
             scope: &scope,
             key: &key2,

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod observe;
 pub mod ops;
 pub mod pagination;
+pub mod role_grants;
 pub mod trace;
 pub mod trace_requests;
 pub mod users;
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(idempotency::idempotency))
             .route("/auth/login", web::post().to(auth::login))
             .route("/auth/me", web::get().to(auth::me))
+            .route("/auth/password", web::post().to(auth::change_password))
             .route("/agencies", web::post().to(agencies::create))
             .route("/agencies", web::get().to(agencies::list))
             .route("/agencies/{id}", web::get().to(agencies::show))
@@ -57,6 +59,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/users", web::get().to(users::list))
             .route("/users/{id}/disable", web::post().to(users::disable))
             .route("/users/{id}/roles", web::put().to(users::set_roles))
+            .route(
+                "/users/{id}/password",
+                web::post().to(users::reset_password),
+            )
+            .route("/role-grants", web::get().to(role_grants::list))
+            .route(
+                "/role-grants/{id}/approve",
+                web::post().to(role_grants::approve),
+            )
+            .route(
+                "/role-grants/{id}/reject",
+                web::post().to(role_grants::reject),
+            )
             .route("/firearms", web::post().to(firearms::register))
             .route("/firearms", web::get().to(firearms::list))
             .route("/firearms/import", web::post().to(firearms::import))

@@ -3,10 +3,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::pagination::{Page, PageQuery};
+use crate::auth::policy::{self, Action};
 use crate::auth::{self, AuthUser, Caller};
 use crate::db;
 use crate::domain::trace::{Pattern, PatternError};
-use crate::domain::Role;
 use crate::error::{AppError, AppResult, Validator};
 use crate::firearms::view::FirearmView;
 use crate::state::AppState;
@@ -140,15 +140,6 @@ pub struct TraceResult {
     pub truncated: bool,
 }
 
-pub fn require_tracer(user: &AuthUser) -> AppResult<()> {
-    if user.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "system administrators do not trace (separation of duties)",
-        ));
-    }
-    user.require_any(&[Role::Tracer, Role::Auditor])
-}
-
 /// Finds firearms from a worn, partial or misread marking. Every query is
 /// recorded in the audit log; matches on lost or stolen firearms carry
 /// `alert` and notify the responsible agency.
@@ -165,7 +156,7 @@ pub async fn trace(
     // The account, the role and then the query are checked in that order,
     // all in the one trip to the database the search makes anyway.
     let (matches, truncated) = auth::run_as(&state.pool, caller, move |c, user| {
-        require_tracer(user)?;
+        policy::require(user, Action::Trace)?;
         let query = params.parse()?;
         let (matches, truncated) = trace::search(c, &query)?;
         trace::record_query(c, &user.audit_actor(), &params.as_json(), &matches)?;
@@ -189,16 +180,7 @@ pub async fn notifications(
     user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Page<Notification>>> {
-    if user.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "system administrators read no trace data",
-        ));
-    }
-    user.require_any(&[Role::Tracer, Role::Registrar])?;
-    let agency = user
-        .agency_id
-        .clone()
-        .ok_or_else(|| AppError::forbidden("you belong to no agency"))?;
+    let agency = policy::acting_agency(&user, Action::ReadNotifications)?;
     let page = query.parse()?;
     let limit = page.limit;
     let rows = db::run(&state.pool, move |c| {

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use super::json::ApiJson;
 use super::pagination::{Page, PageQuery};
 use super::{created, if_match, parse_id, with_etag};
-use crate::accounts::{self, NewUser};
+use crate::accounts::{self, passwords, NewUser};
+use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
-use crate::db::{self, users::UserRow};
-use crate::domain::{Password, Role, Roles, Username};
+use crate::db::{self, role_grants::GrantRow, users::UserRow};
+use crate::domain::{Password, Roles, Username};
 use crate::error::{checked, AppError, AppResult, Validator};
 use crate::state::AppState;
 
@@ -19,14 +20,74 @@ pub struct CreateUser {
     /// At least 12 characters.
     pub password: String,
     pub agency_id: String,
+    /// `auditor` and `system_admin` wait for a second system administrator's
+    /// approval; the answer lists them in `pending_grants`.
     #[schema(example = json!(["registrar"]))]
     pub roles: Vec<String>,
+    /// The user must choose a new password before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRoles {
     pub roles: Vec<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPassword {
+    /// At least 12 characters.
+    pub password: String,
+    /// Whether the user must choose their own at the next login (default true).
+    pub must_change_password: Option<bool>,
+}
+
+/// Roles that wait for a second system administrator.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PendingGrant {
+    pub grant_id: String,
+    pub roles: Vec<String>,
+}
+
+impl PendingGrant {
+    fn of(grant: Option<GrantRow>) -> AppResult<Vec<Self>> {
+        grant
+            .map(|g| {
+                Ok(Self {
+                    roles: stored_roles(&g.roles)?,
+                    grant_id: g.id,
+                })
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A user just created, with the grants that wait for approval.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub pending_grants: Vec<PendingGrant>,
+}
+
+/// The answer to a change of roles that waits for approval (202).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PendingRoles {
+    pub grant_id: String,
+    #[schema(example = "pending_approval")]
+    pub status: String,
+    /// The roles that wait.
+    pub roles: Vec<String>,
+    /// The user as the change left it meanwhile.
+    pub user: UserView,
+}
+
+pub fn stored_roles(stored: &str) -> AppResult<Vec<String>> {
+    let roles = Roles::from_stored(stored).map_err(AppError::internal)?;
+    Ok(roles.names().into_iter().map(String::from).collect())
 }
 
 /// A user as the API shows it: never any password material.
@@ -37,6 +98,7 @@ pub struct UserView {
     pub agency_id: Option<String>,
     pub roles: Vec<String>,
     pub disabled: bool,
+    pub must_change_password: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -45,13 +107,13 @@ pub struct UserView {
 impl TryFrom<UserRow> for UserView {
     type Error = AppError;
     fn try_from(r: UserRow) -> AppResult<Self> {
-        let roles = Roles::from_stored(&r.roles).map_err(AppError::internal)?;
         Ok(Self {
+            roles: stored_roles(&r.roles)?,
             id: r.id,
             username: r.username,
             agency_id: r.agency_id,
-            roles: roles.names().into_iter().map(String::from).collect(),
             disabled: r.disabled,
+            must_change_password: r.must_change_password,
             version: r.version,
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
@@ -72,6 +134,7 @@ impl CreateUser {
             password: checked(password)?,
             agency_id: Some(checked(agency_id)?),
             roles: checked(roles)?,
+            must_change_password: self.must_change_password,
         })
     }
 }
@@ -87,7 +150,7 @@ fn parse_uuid(raw: &str) -> Result<String, String> {
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     responses(
-        (status = 201, body = UserView),
+        (status = 201, body = CreatedUser),
         (status = 403, body = crate::http::Problem),
         (status = 409, description = "duplicate username", body = crate::http::Problem),
         (status = 422, body = crate::http::Problem)))]
@@ -96,11 +159,16 @@ pub async fn create(
     user: AuthUser,
     body: ApiJson<CreateUser>,
 ) -> AppResult<HttpResponse> {
-    user.require_any(&[Role::SystemAdmin, Role::Admin])?;
+    policy::require(&user, Action::ManageUsers)?;
     let new = body.0.parse()?;
-    let row = accounts::create_user(&state.pool, &user, new).await?;
+    let (row, grant) = accounts::create_user(&state.pool, &user, new).await?;
     let location = format!("/v1/users/{}", row.id);
-    Ok(created(&location, row.version, UserView::try_from(row)?))
+    let version = row.version;
+    let body = CreatedUser {
+        user: UserView::try_from(row)?,
+        pending_grants: PendingGrant::of(grant)?,
+    };
+    Ok(created(&location, version, body))
 }
 
 /// Lists users: every user for a system administrator, the own agency's for an admin.
@@ -112,9 +180,9 @@ pub async fn list(
     user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Page<UserView>>> {
-    user.require_any(&[Role::SystemAdmin, Role::Admin])?;
+    policy::require(&user, Action::ManageUsers)?;
     let page = query.parse()?;
-    let agency = if user.has(Role::SystemAdmin) {
+    let agency = if policy::sees_every_agency(&user) {
         None
     } else {
         Some(
@@ -145,11 +213,15 @@ pub async fn disable(
     Ok(with_etag(row.version, UserView::try_from(row)?))
 }
 
-/// Replaces a user's roles. Takes effect on the user's next request.
+/// Replaces a user's roles. Takes effect on the user's next request, except
+/// a grant of `auditor` or `system_admin`, which waits for a second system
+/// administrator (202). Nobody changes their own roles (403 `self_grant`).
 #[utoipa::path(put, path = "/v1/users/{id}/roles", tag = "accounts", request_body = SetRoles,
     security(("bearer" = [])),
     params(("If-Match" = Option<String>, Header, description = "the version the change applies to")),
-    responses((status = 200, body = UserView), (status = 403, body = crate::http::Problem),
+    responses((status = 200, body = UserView),
+        (status = 202, description = "the privileged roles wait for approval", body = PendingRoles),
+        (status = 403, description = "forbidden or self_grant", body = crate::http::Problem),
         (status = 404, body = crate::http::Problem), (status = 412, body = crate::http::Problem),
         (status = 422, body = crate::http::Problem)))]
 pub async fn set_roles(
@@ -162,6 +234,39 @@ pub async fn set_roles(
     let id = parse_id(&id)?;
     let expected = if_match(&req)?;
     let roles = Roles::parse(&body.0.roles).map_err(|m| AppError::field("roles", m))?;
-    let row = accounts::set_roles(&state.pool, &user, id, roles, expected).await?;
-    Ok(with_etag(row.version, UserView::try_from(row)?))
+    let (row, grant) = accounts::set_roles(&state.pool, &user, id, roles, expected).await?;
+    let version = row.version;
+    let user = UserView::try_from(row)?;
+    Ok(match grant {
+        None => with_etag(version, user),
+        Some(grant) => HttpResponse::Accepted()
+            .insert_header(super::etag(version))
+            .json(PendingRoles {
+                roles: stored_roles(&grant.roles)?,
+                grant_id: grant.id,
+                status: grant.status,
+                user,
+            }),
+    })
+}
+
+/// Sets a new password for a user (system administrators; admins for their
+/// agency's users who hold neither auditor nor system_admin). Every token
+/// the user holds stops working.
+#[utoipa::path(post, path = "/v1/users/{id}/password", tag = "accounts", request_body = ResetPassword,
+    security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = crate::http::Problem),
+        (status = 404, body = crate::http::Problem), (status = 422, body = crate::http::Problem)))]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: ApiJson<ResetPassword>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    policy::require(&user, Action::ManageUsers)?;
+    let password = Password::parse(&body.0.password).map_err(|m| AppError::field("password", m))?;
+    let must_change = body.0.must_change_password.unwrap_or(true);
+    passwords::reset(&state.pool, &user, id, password, must_change).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 
 use super::{search, RawAttributes, TraceQuery};
 use crate::audit::{self, content, Entry};
+use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
 use crate::db::trace_requests::{Mailbox, TraceRequestRow};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at};
 use crate::domain::trace::{Pattern, PatternError};
-use crate::domain::Role;
 use crate::error::{checked, AppError, AppResult, Validator};
 use crate::firearms::input::{parse_holder, parse_uuid, HolderInput};
 
@@ -89,15 +89,7 @@ pub struct RespondRequest {
 
 /// A tracer acting for an agency.
 fn tracer_agency(user: &AuthUser) -> AppResult<String> {
-    if user.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "system administrators do not trace (separation of duties)",
-        ));
-    }
-    user.require_any(&[Role::Tracer])?;
-    user.agency_id
-        .clone()
-        .ok_or_else(|| AppError::forbidden("you belong to no agency"))
+    policy::acting_agency(user, Action::ExchangeTraceRequests)
 }
 
 struct Checked {
@@ -292,30 +284,11 @@ pub async fn create(
 }
 
 /// The caller's relation to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Party {
-    Requester,
-    Receiver,
-    Auditor,
-}
+pub use policy::Party;
 
 /// Whether `user` may see `row`, and as whom; anyone else gets 404.
 pub fn party(user: &AuthUser, row: &TraceRequestRow) -> AppResult<Party> {
-    if user.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "system administrators read no trace data",
-        ));
-    }
-    let agency = user.agency_id.as_deref();
-    if user.has(Role::Tracer) && agency == Some(row.to_agency_id.as_str()) {
-        Ok(Party::Receiver)
-    } else if user.has(Role::Tracer) && agency == Some(row.from_agency_id.as_str()) {
-        Ok(Party::Requester)
-    } else if user.has(Role::Auditor) {
-        Ok(Party::Auditor)
-    } else {
-        Err(AppError::NotFound)
-    }
+    policy::trace_request_party(user, &row.from_agency_id, &row.to_agency_id)
 }
 
 pub async fn get(pool: &Pool, id: String) -> AppResult<TraceRequestRow> {
@@ -453,17 +426,12 @@ pub async fn list(
     after: Option<String>,
     limit: i64,
 ) -> AppResult<Vec<TraceRequestRow>> {
-    if user.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "system administrators read no trace data",
-        ));
-    }
-    user.require_any(&[Role::Tracer, Role::Auditor])?;
+    policy::require(user, Action::ReadTraceRequests)?;
     let agency = user.agency_id.clone().unwrap_or_default();
     let which = match mailbox {
         "inbox" => Mailbox::Inbox(agency),
         "outbox" => Mailbox::Outbox(agency),
-        "all" if user.has(Role::Auditor) => Mailbox::All,
+        "all" if policy::sees_every_agency(user) => Mailbox::All,
         "all" => return Err(AppError::forbidden("only auditors list every request")),
         other => {
             return Err(AppError::bad_request(

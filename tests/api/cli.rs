@@ -388,12 +388,25 @@ fn a_killed_registry_loses_and_doubles_no_audit_entry() {
         ),
         firearms
     );
-    let auditor_user =
-        json!({"username": "aud", "password": PASSWORD, "agency_id": agency, "roles": ["auditor"]});
-    let admin = token(port, "admin", ADMIN_PASSWORD);
-    assert_eq!(
-        http(port, "POST", "/v1/users", Some(&admin), Some(auditor_user)).0,
-        201
+    // An auditor, made on the server's host: no second system
+    // administrator needs to approve it there.
+    let out = registry_cmd(&dir, &url)
+        .args([
+            "user",
+            "create",
+            "--username",
+            "aud",
+            "--agency-id",
+            &agency,
+        ])
+        .args(["--role", "auditor"])
+        .env("REGISTRY_NEW_USER_PASSWORD", PASSWORD)
+        .output()
+        .expect("user create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let auditor = token(port, "aud", PASSWORD);
     for id in acknowledged.iter().step_by(7) {

@@ -76,6 +76,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     handle: actix_web::dev::ServerHandle,
     agent: ureq::Agent,
+    /// A second system administrator, made when a test first needs one.
+    approver: std::sync::OnceLock<String>,
     // Dropped last: the server must stop before its database goes.
     pub db: Option<TestDb>,
 }
@@ -180,6 +182,7 @@ fn start(s: Settings, db: TestDb) -> TestApp {
             .timeout(Duration::from_secs(60))
             .redirects(0)
             .build(),
+        approver: std::sync::OnceLock::new(),
         db: Some(db),
     }
 }
@@ -330,11 +333,15 @@ impl TestApp {
             &json!({"username": username, "password": PASSWORD, "agency_id": agency, "roles": roles}),
         );
         assert_eq!(r.status, 201, "{}", r.text);
+        for grant in r.body["pending_grants"].as_array().expect("pending_grants") {
+            self.approve(grant["grant_id"].as_str().expect("grant id"));
+        }
         let id = r.body["id"].as_str().expect("id").to_string();
         (id, self.token_for(username, PASSWORD))
     }
 
-    /// Gives a user of version 1 these roles instead of theirs.
+    /// Gives a user of version 1 these roles instead of theirs, with a
+    /// second system administrator's approval where one is needed.
     #[track_caller]
     pub fn replace_roles(&self, admin: &str, user_id: &str, roles: &[&str]) {
         let r = self
@@ -342,7 +349,52 @@ impl TestApp {
             .token(admin)
             .header("If-Match", "\"1\"")
             .json(&json!({"roles": roles}));
+        match r.status {
+            200 => {}
+            202 => self.approve(r.body["grant_id"].as_str().expect("grant id")),
+            _ => panic!("{}", r.text),
+        }
+    }
+
+    /// Approves a pending grant as a second system administrator.
+    #[track_caller]
+    pub fn approve(&self, grant_id: &str) {
+        let r = self.post(
+            &format!("/v1/role-grants/{grant_id}/approve"),
+            self.approver(),
+            &json!({}),
+        );
         assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    /// The token of a second system administrator, created as the command
+    /// line on the server's host does (the root of trust, no approval).
+    pub fn approver(&self) -> &str {
+        self.approver
+            .get_or_init(|| self.root_user("second-admin", None, &["system_admin"]))
+    }
+
+    /// Creates a user through the command line's path and logs it in.
+    pub fn root_user(&self, username: &str, agency: Option<&str>, roles: &[&str]) -> String {
+        use registry::domain::{Password, Roles, Username};
+        let pool = registry::startup::open_database(&settings(&self.database_url, &self.data_dir))
+            .expect("open the database");
+        let new = registry::accounts::NewUser {
+            username: Username::parse(username).expect("username"),
+            password: Password::parse(PASSWORD).expect("password"),
+            agency_id: agency.map(String::from),
+            roles: Roles::parse(roles).expect("roles"),
+            must_change_password: false,
+        };
+        let actor = registry::audit::AuditActor {
+            username: Some("cli:test".into()),
+            request_id: format!("cli-{username}"),
+            ..Default::default()
+        };
+        actix_web::rt::System::new()
+            .block_on(registry::accounts::insert_user(&pool, &actor, new))
+            .expect("create the user");
+        self.token_for(username, PASSWORD)
     }
 
     #[track_caller]

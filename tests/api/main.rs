@@ -15,3 +15,4 @@ mod migrations;
 mod service;
 mod trace;
 mod trace_requests;
+mod trust;

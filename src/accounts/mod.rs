@@ -1,10 +1,16 @@
-//! Agencies and users: the rules of who may create and change which
-//! accounts. Handlers and the command line both come through here.
+//! Agencies and users: creating and changing accounts, as the rules in
+//! `auth::policy` allow. Handlers and the command line both come through
+//! here.
+
+pub mod grants;
+pub mod passwords;
 
 use crate::audit::{self, content, AuditActor, Entry};
+use crate::auth::policy::{self, Action};
 use crate::auth::{password, AuthUser};
+use crate::db::role_grants::GrantRow;
 use crate::db::{self, agencies, users, DbConn, Pool};
-use crate::domain::{AgencyKind, AgencyName, CountryCode, Password, Role, Roles, Username};
+use crate::domain::{AgencyKind, AgencyName, CountryCode, Password, Roles, Username};
 use crate::error::{AppError, AppResult};
 
 pub struct NewAgency {
@@ -18,6 +24,7 @@ pub struct NewUser {
     pub password: Password,
     pub agency_id: Option<String>,
     pub roles: Roles,
+    pub must_change_password: bool,
 }
 
 fn agency_entry(action: &str, row: &agencies::AgencyRow) -> Entry {
@@ -26,7 +33,7 @@ fn agency_entry(action: &str, row: &agencies::AgencyRow) -> Entry {
         .subject(format!("agency:{}", row.id), state)
 }
 
-fn user_entry(action: &str, row: &users::UserRow) -> Entry {
+pub(crate) fn user_entry(action: &str, row: &users::UserRow) -> Entry {
     let state = content::user(row);
     let mut shown = state.clone();
     // The entry shows the account, never its password hash; the state
@@ -62,46 +69,67 @@ pub async fn create_agency(
     .await
 }
 
-/// Whether `caller` may manage accounts of `agency_id`: a system
-/// administrator anywhere, an admin only in their own agency.
-fn may_manage(caller: &AuthUser, agency_id: Option<&str>) -> bool {
-    caller.has(Role::SystemAdmin)
-        || (caller.has(Role::Admin)
-            && agency_id.is_some()
-            && caller.agency_id.as_deref() == agency_id)
-}
-
+/// Creates a user as `caller` asks. The roles that need four eyes are not
+/// given at once: they wait in a grant for a second system administrator.
 pub async fn create_user(
     pool: &Pool,
     caller: &AuthUser,
     new: NewUser,
-) -> AppResult<users::UserRow> {
-    caller.require_any(&[Role::SystemAdmin, Role::Admin])?;
-    if !may_manage(caller, new.agency_id.as_deref()) {
+) -> AppResult<(users::UserRow, Option<GrantRow>)> {
+    policy::require(caller, Action::ManageUsers)?;
+    if !policy::may_manage_agency(caller, new.agency_id.as_deref()) {
         return Err(AppError::forbidden(
             "an admin may create users only in their own agency",
         ));
     }
-    if new.roles.contains(Role::SystemAdmin) && !caller.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "only a system administrator may grant system_admin",
-        ));
-    }
-    insert_user(pool, &caller.audit_actor(), new).await
+    let requested = new.roles.clone();
+    let change = policy::role_change(caller, "", &Roles::default(), &requested)?;
+    let new = NewUser {
+        roles: change.now,
+        ..new
+    };
+    let actor = caller.audit_actor();
+    let requester = caller.id.clone();
+    let form = user_form(new).await?;
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            let row = write_user(c, &actor, &form)?;
+            let grant = match change.pending {
+                Some(roles) => Some(grants::request(c, &actor, &row.id, &requester, &roles)?),
+                None => None,
+            };
+            Ok((row, grant))
+        })
+    })
+    .await
 }
 
-/// Hashes the password off the runtime and writes the user, checking that
-/// the agency exists in the same transaction.
+/// Writes a user with every role it is given, no approval asked: for the
+/// command line on the server's own host and the first start, the root of
+/// trust.
 pub async fn insert_user(
     pool: &Pool,
     actor: &AuditActor,
     new: NewUser,
 ) -> AppResult<users::UserRow> {
     let actor = actor.clone();
-    let secret = new.password.expose().to_string();
-    let hash = actix_web::web::block(move || password::hash(&secret)).await??;
+    let form = user_form(new).await?;
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| write_user(c, &actor, &form))
+    })
+    .await
+}
+
+/// Hashes a password off the runtime.
+pub(crate) async fn hash_password(secret: &Password) -> AppResult<String> {
+    let secret = secret.expose().to_string();
+    actix_web::web::block(move || password::hash(&secret)).await?
+}
+
+async fn user_form(new: NewUser) -> AppResult<users::UserInsertForm> {
+    let hash = hash_password(&new.password).await?;
     let now = db::now();
-    let form = users::UserInsertForm {
+    Ok(users::UserInsertForm {
         id: db::new_id(),
         username: new.username.display,
         username_key: new.username.key,
@@ -112,16 +140,22 @@ pub async fn insert_user(
         version: 1,
         created_at: now,
         updated_at: now,
-    };
-    db::run(pool, move |c| {
-        db::write_tx(c, |c| {
-            ensure_agency(c, form.agency_id.as_deref())?;
-            let row = users::insert(c, &form)?;
-            audit::queue(c, &actor, vec![user_entry("user.created", &row)])?;
-            Ok(row)
-        })
+        must_change_password: new.must_change_password,
+        token_epoch: 0,
     })
-    .await
+}
+
+/// Writes the user, checking that the agency exists in the same
+/// transaction.
+fn write_user(
+    c: &mut DbConn,
+    actor: &AuditActor,
+    form: &users::UserInsertForm,
+) -> AppResult<users::UserRow> {
+    ensure_agency(c, form.agency_id.as_deref())?;
+    let row = users::insert(c, form)?;
+    audit::queue(c, actor, vec![user_entry("user.created", &row)])?;
+    Ok(row)
 }
 
 fn ensure_agency(c: &mut DbConn, agency_id: Option<&str>) -> AppResult<()> {
@@ -135,12 +169,16 @@ fn ensure_agency(c: &mut DbConn, agency_id: Option<&str>) -> AppResult<()> {
 
 /// Loads a user that `caller` may manage. A user of another agency is not
 /// visible to an agency admin: 404, as the contract says.
-async fn managed_user(pool: &Pool, caller: &AuthUser, id: String) -> AppResult<users::UserRow> {
-    caller.require_any(&[Role::SystemAdmin, Role::Admin])?;
+pub(crate) async fn managed_user(
+    pool: &Pool,
+    caller: &AuthUser,
+    id: String,
+) -> AppResult<users::UserRow> {
+    policy::require(caller, Action::ManageUsers)?;
     let row = db::run(pool, move |c| users::find(c, &id))
         .await?
         .ok_or(AppError::NotFound)?;
-    if !may_manage(caller, row.agency_id.as_deref()) {
+    if !policy::may_manage_agency(caller, row.agency_id.as_deref()) {
         return Err(AppError::NotFound);
     }
     Ok(row)
@@ -168,28 +206,29 @@ pub async fn disable_user(pool: &Pool, caller: &AuthUser, id: String) -> AppResu
     .await
 }
 
+/// Replaces a user's roles as far as the policy allows at once; roles that
+/// need four eyes wait in a grant.
 pub async fn set_roles(
     pool: &Pool,
     caller: &AuthUser,
     id: String,
     roles: Roles,
     if_match: Option<i64>,
-) -> AppResult<users::UserRow> {
+) -> AppResult<(users::UserRow, Option<GrantRow>)> {
     let row = managed_user(pool, caller, id).await?;
-    let touches_system_admin = roles.contains(Role::SystemAdmin)
-        || Roles::from_stored(&row.roles).is_ok_and(|r| r.contains(Role::SystemAdmin));
-    if touches_system_admin && !caller.has(Role::SystemAdmin) {
-        return Err(AppError::forbidden(
-            "only a system administrator may change system_admin",
-        ));
-    }
-    let stored = roles.to_stored();
+    let old = Roles::from_stored(&row.roles).map_err(AppError::internal)?;
+    let change = policy::role_change(caller, &row.id, &old, &roles)?;
     let actor = caller.audit_actor();
+    let requester = caller.id.clone();
     db::run(pool, move |c| {
         db::write_tx(c, |c| {
-            let row = users::set_roles(c, &row.id, &stored, if_match, db::now())?;
+            let row = users::set_roles(c, &row.id, &change.now.to_stored(), if_match, db::now())?;
             audit::queue(c, &actor, vec![user_entry("user.roles_changed", &row)])?;
-            Ok(row)
+            let grant = match change.pending {
+                Some(roles) => Some(grants::request(c, &actor, &row.id, &requester, &roles)?),
+                None => None,
+            };
+            Ok((row, grant))
         })
     })
     .await
@@ -216,6 +255,7 @@ pub async fn bootstrap_admin(
         password: Password::parse(&secret).map_err(|e| format!("REGISTRY_ADMIN_PASSWORD {e}"))?,
         agency_id: None,
         roles: Roles::parse(&["system_admin"])?,
+        must_change_password: false,
     };
     let actor = AuditActor {
         username: Some("registry".into()),
