@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::db::agencies::AgencyRow;
 use crate::db::firearms::{EventRow, FirearmRow};
 use crate::db::role_grants::GrantRow;
+use crate::db::trace_requests::TraceRequestRow;
 use crate::db::users::UserRow;
 
 /// Times as canonical text: UTC, always six fractional digits.
@@ -129,6 +130,18 @@ pub fn user(r: &UserRow) -> Value {
         state["token_epoch"] = json!(r.token_epoch);
     }
     state
+}
+
+pub fn trace_request(row: &TraceRequestRow) -> Value {
+    json!({
+        "id": row.id, "reference": row.reference, "from_agency_id": row.from_agency_id,
+        "to_agency_id": row.to_agency_id, "status": row.status, "urgency": row.urgency,
+        "firearm": stored_json(&row.firearm),
+        "circumstances": stored_json(&row.circumstances),
+        "respond_by": row.respond_by.as_ref().map(time),
+        "response": row.response.as_deref().map(stored_json),
+        "version": row.version,
+    })
 }
 
 pub fn role_grant(r: &GrantRow) -> Value {

@@ -177,6 +177,16 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
         }
     }
     let size = tree.size() as i64;
+    if findings.first.is_none() {
+        if let Some(reason) = unaccounted_row(conn)? {
+            return Ok(Report {
+                valid: false,
+                size,
+                first_invalid_seq: None,
+                reason: Some(reason),
+            });
+        }
+    }
     Ok(match findings.first {
         None => Report {
             valid: true,
@@ -191,6 +201,19 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
             reason: Some(reason),
         },
     })
+}
+
+/// The first row that no audit entry accounts for: one written straight
+/// into the database, around the registry.
+fn unaccounted_row(conn: &mut DbConn) -> AppResult<Option<String>> {
+    for (table, kind) in db::audit::ACCOUNTED {
+        if let Some(id) = db::audit::unaccounted(conn, table, kind)? {
+            return Ok(Some(format!(
+                "{table} row {id} has no audit entry: it was written around the registry"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Checks an NDJSON export offline: every entry's leaf, the gap-free order,

@@ -191,6 +191,47 @@ pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> AppResul
     Ok(q.load(conn)?)
 }
 
+/// The tables whose every row an audit entry must account for, with the
+/// entry's link to a row: the history event it records, or the subject
+/// kind whose state it vouches for.
+pub const ACCOUNTED: [(&str, Link); 6] = [
+    ("firearm_events", Link::Event),
+    ("firearms", Link::Subject("firearm")),
+    ("users", Link::Subject("user")),
+    ("agencies", Link::Subject("agency")),
+    ("role_grants", Link::Subject("role_grant")),
+    ("trace_requests", Link::Subject("trace_request")),
+];
+
+#[derive(Debug, Clone, Copy)]
+pub enum Link {
+    Event,
+    Subject(&'static str),
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The first row of `table` that no entry, queued or integrated, links to.
+pub fn unaccounted(conn: &mut DbConn, table: &str, link: Link) -> AppResult<Option<String>> {
+    let condition = match link {
+        Link::Event => "a.event_id = t.id".to_string(),
+        Link::Subject(kind) => format!("a.subject = '{kind}:' || t.id"),
+    };
+    let query = format!(
+        "SELECT t.id AS id FROM {table} t WHERE NOT EXISTS \
+         (SELECT 1 FROM audit_entries a WHERE {condition}) ORDER BY t.id LIMIT 1"
+    );
+    let rows: Vec<IdRow> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(query).load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(query).load(c)?,
+    };
+    Ok(rows.into_iter().next().map(|r| r.id))
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::prelude::*;

@@ -228,8 +228,55 @@ pub fn build_pool(target: &DbTarget, size: Option<u32>) -> Result<Pool, String> 
         .map_err(|e| format!("cannot connect to the database: {e}"))
 }
 
+#[derive(QueryableByName)]
+struct AppliedVersion {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// The versions of a migration tree, as diesel records them.
+fn versions<DB: diesel::backend::Backend>(tree: &EmbeddedMigrations) -> Vec<String>
+where
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    diesel::migration::MigrationSource::<DB>::migrations(tree)
+        // The folder's date, written as diesel records it: digits only.
+        .map(|all| {
+            all.iter()
+                .map(|m| m.name().version().to_string().replace('-', ""))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether every migration of the backend's tree is applied, read with a
+/// plain SELECT: a service running as a role that may not create tables
+/// (docs/operations.md) can still tell that it has nothing to do.
+fn up_to_date(conn: &mut DbConn) -> bool {
+    let query = "SELECT version FROM __diesel_schema_migrations";
+    let (applied, embedded) = match conn {
+        DbConn::Pg(c) => (
+            diesel::sql_query(query).load::<AppliedVersion>(c),
+            versions::<diesel::pg::Pg>(&PG_MIGRATIONS),
+        ),
+        DbConn::Sqlite(c) => (
+            diesel::sql_query(query).load::<AppliedVersion>(c),
+            versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+        ),
+    };
+    let Ok(applied) = applied else {
+        return false;
+    };
+    let applied: std::collections::HashSet<String> =
+        applied.into_iter().map(|a| a.version).collect();
+    !embedded.is_empty() && embedded.iter().all(|v| applied.contains(v))
+}
+
 /// Applies every pending migration of the backend's own tree.
 pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    if up_to_date(conn) {
+        return Ok(Vec::new());
+    }
     let applied = match conn {
         DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),

@@ -198,16 +198,9 @@ fn reference(now: DateTime<Utc>) -> String {
 }
 
 fn entry(action: &str, row: &TraceRequestRow) -> Entry {
-    let state = json!({
-        "id": row.id, "reference": row.reference, "from_agency_id": row.from_agency_id,
-        "to_agency_id": row.to_agency_id, "status": row.status, "urgency": row.urgency,
-        "firearm": serde_json::from_str::<Value>(&row.firearm).unwrap_or_default(),
-        "circumstances": serde_json::from_str::<Value>(&row.circumstances).unwrap_or_default(),
-        "respond_by": row.respond_by.as_ref().map(content::time),
-        "response": row.response.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
-        "version": row.version,
-    });
-    Entry::new(action, format!("trace_request:{}", row.id), state)
+    let state = content::trace_request(row);
+    let key = format!("trace_request:{}", row.id);
+    Entry::new(action, key.clone(), state.clone()).subject(key, state)
 }
 
 pub async fn create(

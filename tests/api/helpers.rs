@@ -456,16 +456,51 @@ impl Registry {
     }
 }
 
-/// Runs SQL directly on a test database, behind the registry's back (to
-/// tamper with rows, or to look at what it stored).
+/// Runs SQL directly on a test database, behind the registry's back, as
+/// the database's owner would: with the append-only triggers out of the
+/// way (to tamper with rows, or to look at what it stored).
 pub fn sql(database_url: &str, statement: &str) {
-    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
     let target = registry::db::DbTarget::parse(database_url).expect("url");
     match registry::db::ConnectionManager::connect_target(&target).expect("connect") {
-        registry::db::DbConn::Pg(mut c) => diesel::sql_query(statement).execute(&mut c),
-        registry::db::DbConn::Sqlite(mut c) => diesel::sql_query(statement).execute(&mut c),
+        registry::db::DbConn::Pg(mut c) => c.batch_execute(&format!(
+            "SET session_replication_role = replica; {statement}"
+        )),
+        registry::db::DbConn::Sqlite(mut c) => {
+            // SQLite has no switch: the owner drops the triggers, and puts
+            // them back after.
+            #[derive(diesel::QueryableByName)]
+            struct Trigger {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                sql: String,
+            }
+            use diesel::RunQueryDsl;
+            let triggers: Vec<Trigger> =
+                diesel::sql_query("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                    .load(&mut c)
+                    .expect("triggers");
+            let drop: String = triggers
+                .iter()
+                .map(|t| format!("DROP TRIGGER {};", t.name))
+                .collect();
+            let restore: String = triggers.iter().map(|t| format!("{};", t.sql)).collect();
+            c.batch_execute(&format!("BEGIN; {drop} {statement}; {restore} COMMIT;"))
+        }
     }
     .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
+/// Runs SQL as any client of the database would, triggers and all.
+pub fn sql_as_client(database_url: &str, statement: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    let target = registry::db::DbTarget::parse(database_url).expect("url");
+    match registry::db::ConnectionManager::connect_target(&target).expect("connect") {
+        registry::db::DbConn::Pg(mut c) => c.batch_execute(statement),
+        registry::db::DbConn::Sqlite(mut c) => c.batch_execute(statement),
+    }
+    .map_err(|e| e.to_string())
 }
 
 #[derive(diesel::QueryableByName)]

@@ -335,3 +335,88 @@ fn a_formerly_responsible_agency_reads_the_history_up_to_the_handover() {
     );
     app.get(&path, &stranger).assert_problem(404, "not_found");
 }
+
+/// Finding 3: rows written straight into the database, with no entry.
+#[test]
+fn verify_names_rows_written_around_the_registry() {
+    let reg = registry();
+    let app = &reg.app;
+    let url = app.database_url.clone();
+    let (_, auditor) = app.create_user(&reg.admin, "aud", &reg.agency, &["auditor"]);
+    let f = reg.register(&pistol("PLANT-1", &reg.agency));
+    let firearm = f["id"].as_str().expect("id");
+    wait_integrated(&url);
+    let verify = || app.get("/v1/audit/verify", &auditor).body;
+    assert_eq!(verify()["valid"], true);
+
+    // A system administrator planted with a copy of a real password hash.
+    let planted = uuid::Uuid::now_v7().to_string();
+    sql_as_client(
+        &url,
+        &format!(
+            "INSERT INTO users (id, username, username_key, password_hash, agency_id, roles, \
+             disabled, version, created_at, updated_at, must_change_password, token_epoch) \
+             SELECT '{planted}', 'planted', 'planted', password_hash, NULL, 'system_admin', \
+             disabled, 1, created_at, updated_at, must_change_password, 0 \
+             FROM users WHERE username_key = 'admin'"
+        ),
+    )
+    .expect("insert");
+    let report = verify();
+    assert_eq!(report["valid"], false, "{report}");
+    let reason = report["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("users") && reason.contains(&planted),
+        "{reason}"
+    );
+    sql(&url, &format!("DELETE FROM users WHERE id = '{planted}'"));
+    assert_eq!(verify()["valid"], true);
+
+    // A back-dated history event.
+    let event = uuid::Uuid::now_v7().to_string();
+    sql_as_client(
+        &url,
+        &format!(
+            "INSERT INTO firearm_events (id, firearm_id, sequence, event_type, occurred_at, \
+             recorded_at, recorded_by_user_id, recorded_by_username, details) \
+             VALUES ('{event}', '{firearm}', 99, 'reported_lost', '2001-01-01 00:00:00', \
+             '2001-01-01 00:00:00', 'x', 'x', '{{}}')"
+        ),
+    )
+    .expect("insert");
+    let report = verify();
+    assert_eq!(report["valid"], false, "{report}");
+    let reason = report["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("firearm_events") && reason.contains(&event),
+        "{reason}"
+    );
+}
+
+/// The history and the log refuse changes from any client of the database.
+#[test]
+fn the_history_and_the_audit_log_refuse_updates_and_deletes() {
+    let reg = registry();
+    let url = reg.app.database_url.clone();
+    reg.register(&pistol("APPEND-1", &reg.agency));
+    wait_integrated(&url);
+    for statement in [
+        "UPDATE firearm_events SET notes = 'changed'",
+        "DELETE FROM firearm_events",
+        "UPDATE audit_entries SET target = 'elsewhere'",
+        "UPDATE audit_entries SET seq = seq + 1000",
+        "DELETE FROM audit_entries",
+        "UPDATE audit_heads SET root_hash = 'x'",
+        "DELETE FROM audit_nodes",
+    ] {
+        let refused = sql_as_client(&url, statement).expect_err(statement);
+        assert!(refused.contains("refused"), "{statement}: {refused}");
+    }
+    assert_eq!(
+        sql_count(
+            &url,
+            "SELECT COUNT(*) AS n FROM firearm_events WHERE notes = 'changed'"
+        ),
+        0
+    );
+}

@@ -1,0 +1,13 @@
+DROP TRIGGER audit_heads_no_truncate ON audit_heads;
+DROP TRIGGER audit_heads_append_only ON audit_heads;
+DROP TRIGGER audit_nodes_no_truncate ON audit_nodes;
+DROP TRIGGER audit_nodes_append_only ON audit_nodes;
+DROP TRIGGER audit_entries_no_truncate ON audit_entries;
+DROP TRIGGER audit_entries_no_delete ON audit_entries;
+DROP TRIGGER audit_entries_sequenced ON audit_entries;
+DROP TRIGGER destructions_no_truncate ON destructions;
+DROP TRIGGER destructions_append_only ON destructions;
+DROP TRIGGER firearm_events_no_truncate ON firearm_events;
+DROP TRIGGER firearm_events_append_only ON firearm_events;
+DROP FUNCTION registry_audit_entry_sequenced();
+DROP FUNCTION registry_refuse_change();

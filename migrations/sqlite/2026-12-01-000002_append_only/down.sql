@@ -1,0 +1,10 @@
+DROP TRIGGER firearm_events_no_update;
+DROP TRIGGER firearm_events_no_delete;
+DROP TRIGGER destructions_no_update;
+DROP TRIGGER destructions_no_delete;
+DROP TRIGGER audit_nodes_no_update;
+DROP TRIGGER audit_nodes_no_delete;
+DROP TRIGGER audit_heads_no_update;
+DROP TRIGGER audit_heads_no_delete;
+DROP TRIGGER audit_entries_sequenced;
+DROP TRIGGER audit_entries_no_delete;
