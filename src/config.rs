@@ -26,6 +26,11 @@ pub struct Settings {
     /// Leave queued audit entries unintegrated (for benchmarks and
     /// maintenance); they are integrated once a sequencer runs again.
     pub audit_sequencer_paused: bool,
+    /// Record reads of registry data in the audit log. Off only to measure
+    /// what recording costs (`REGISTRY_AUDIT_READS=false`); never in service.
+    pub audit_reads: bool,
+    /// Refuse reads of histories and traces that give no `Registry-Purpose`.
+    pub require_purpose: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
@@ -65,6 +70,8 @@ impl Settings {
             audit_origin: var("REGISTRY_AUDIT_ORIGIN")
                 .unwrap_or_else(|| DEFAULT_AUDIT_ORIGIN.into()),
             audit_sequencer_paused: var("REGISTRY_AUDIT_SEQUENCER").is_some_and(|v| v == "paused"),
+            audit_reads: parse_var("REGISTRY_AUDIT_READS")?.unwrap_or(true),
+            require_purpose: parse_var("REGISTRY_REQUIRE_PURPOSE")?.unwrap_or(false),
         })
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::accounts;
+use crate::audit::reads::ReadLog;
 use crate::audit::sequencer::{self, AuditLog};
 use crate::audit::signing::NoteKey;
 use crate::auth::TokenKeys;
@@ -23,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     stop_sequencer: Arc<AtomicBool>,
+    reads_writer: std::thread::JoinHandle<()>,
 }
 
 /// Loads (or creates) the audit signing key and signs the empty tree once.
@@ -82,6 +84,11 @@ impl Application {
         } else {
             sequencer::spawn(pool.clone(), audit.clone(), stop_sequencer.clone())?;
         }
+        let (reads, reads_writer) =
+            ReadLog::start(pool.clone(), stop_sequencer.clone(), settings.audit_reads)?;
+        if !settings.audit_reads {
+            tracing::warn!("reads are not recorded in the audit log (REGISTRY_AUDIT_READS=false)");
+        }
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -92,6 +99,7 @@ impl Application {
             settings,
             metrics: Metrics::default(),
             audit,
+            reads,
         });
         let openapi = ApiDoc::openapi();
         let mut server = HttpServer::new(move || {
@@ -114,6 +122,7 @@ impl Application {
             port,
             server,
             stop_sequencer,
+            reads_writer,
         })
     }
 
@@ -128,6 +137,9 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.stop_sequencer.store(true, Ordering::Relaxed);
+        // The read entries still queued are written before the process ends.
+        let writer = self.reads_writer;
+        let _ = actix_web::web::block(move || writer.join()).await;
         result
     }
 }

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::audit::reads::ReadLog;
 use crate::audit::sequencer::AuditLog;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
@@ -13,4 +14,6 @@ pub struct AppState {
     pub settings: Settings,
     pub metrics: Metrics,
     pub audit: Arc<AuditLog>,
+    /// Where reads of registry data are recorded.
+    pub reads: Arc<ReadLog>,
 }

@@ -5,6 +5,7 @@
 
 pub mod content;
 pub mod merkle;
+pub mod reads;
 pub mod sequencer;
 pub mod signing;
 pub mod verify;

@@ -140,6 +140,19 @@ impl Caller {
         self.purpose.as_deref()
     }
 
+    /// Refuses a read that gives no `Registry-Purpose` where the registry
+    /// is configured to require one.
+    pub fn require_purpose(&self, required: bool) -> AppResult<()> {
+        if required && self.purpose.is_none() {
+            return Err(AppError::bad_request(
+                "purpose_required",
+                "this registry records why its records are read: send Registry-Purpose \
+                 with a case reference or reason",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn user_id(&self) -> &str {
         &self.user_id
     }

@@ -4,10 +4,12 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::audit::merkle::{self, Hash, Nodes};
+use crate::audit::reads;
 use crate::audit::sequencer::{parse_hash, StoredNodes};
 use crate::audit::verify::{self, Report};
 use crate::auth::policy::{self, Action};
@@ -103,8 +105,16 @@ pub async fn entries(
         })?),
         None => query.after,
     };
+    let (reads, actor) = (state.reads.clone(), user.audit_actor());
+    let read = reads::entry(
+        "audit.read",
+        "audit",
+        json!({"after": after, "limit": limit}),
+    );
     let rows = db::run(&state.pool, move |c| {
-        db::audit::integrated(c, after, limit + 1)
+        let rows = db::audit::integrated(c, after, limit + 1)?;
+        reads.record(c, &actor, read)?;
+        Ok(rows)
     })
     .await?;
     let more = rows.len() as i64 > limit;
@@ -346,9 +356,15 @@ pub async fn consistency(
 pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<Report>> {
     require_auditor(&user)?;
     let log = state.audit.clone();
-    db::run(&state.pool, move |c| verify::verify(c, &log))
-        .await
-        .map(web::Json)
+    let (reads, actor) = (state.reads.clone(), user.audit_actor());
+    db::run(&state.pool, move |c| {
+        let report = verify::verify(c, &log)?;
+        let read = reads::entry("audit.read", "audit", json!({"verify": report.size}));
+        reads.record(c, &actor, read)?;
+        Ok(report)
+    })
+    .await
+    .map(web::Json)
 }
 
 /// Every integrated entry as NDJSON, then the checkpoint that covers them
@@ -362,6 +378,9 @@ pub async fn export(state: web::Data<AppState>, user: AuthUser) -> AppResult<Htt
     let note = state
         .audit
         .checkpoint(head.size as u64, &parse_hash(&head.root_hash)?);
+    let (reads, actor) = (state.reads.clone(), user.audit_actor());
+    let read = reads::entry("audit.export", "audit", json!({"size": head.size}));
+    db::run(&state.pool, move |c| reads.record(c, &actor, read)).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(8);
     let pool = state.pool.clone();
     // Pages are read on a blocking thread and sent as they are ready, so

@@ -2,10 +2,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::json::ApiJson;
 use super::{etag, if_match, parse_id};
+use crate::audit::reads;
 use crate::auth::{self, Caller};
 use crate::db::firearms::EventRow;
 use crate::domain::firearm::{parse_label, parse_occurred_at};
@@ -199,8 +200,16 @@ pub async fn history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
+    caller.require_purpose(state.settings.require_purpose)?;
+    let csv = wants_csv(&req);
+    let reads = state.reads.clone();
     let (firearm, rows) = auth::run_as(&state.pool, caller, move |c, user| {
-        events::history(c, user, &id)
+        let (firearm, rows) = events::history(c, user, &id)?;
+        let detail = json!({"firearm_id": id, "events": rows.len(),
+            "format": if csv { "csv" } else { "json" }});
+        let read = reads::entry("history.read", format!("firearm:{id}"), detail);
+        reads.record(c, &user.audit_actor(), read)?;
+        Ok((firearm, rows))
     })
     .await?;
     let events = rows
@@ -212,7 +221,7 @@ pub async fn history(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    if wants_csv(&req) {
+    if csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .body(history_csv(&firearm.id, &events)?));

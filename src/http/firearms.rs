@@ -3,10 +3,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::json::{declared_length, ApiJson};
 use super::pagination::{Page, PageQuery};
 use super::{created, parse_id, with_etag};
+use crate::audit::reads;
 use crate::auth::policy::{self, Action};
 use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, firearms::Filters};
@@ -52,8 +54,16 @@ pub async fn show(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
+    let reads = state.reads.clone();
     let row = auth::run_as(&state.pool, caller, move |c, user| {
-        firearms::get(c, user, &id)
+        let row = firearms::get(c, user, &id)?;
+        let read = reads::entry(
+            "firearm.read",
+            format!("firearm:{id}"),
+            json!({"firearm_id": id}),
+        );
+        reads.record(c, &user.audit_actor(), read)?;
+        Ok(row)
     })
     .await?;
     Ok(with_etag(row.version, FirearmView::try_from(row)?))
@@ -85,6 +95,17 @@ fn filter<T>(
 }
 
 impl FirearmQuery {
+    /// The query as given, for the read's audit entry.
+    fn as_detail(&self) -> serde_json::Value {
+        json!({
+            "status": self.status, "category": self.category,
+            "manufacturer": self.manufacturer,
+            "country_of_manufacture": self.country_of_manufacture,
+            "responsible_agency_id": self.responsible_agency_id,
+            "limit": self.limit, "cursor": self.cursor,
+        })
+    }
+
     fn filters(&self) -> AppResult<Filters> {
         Ok(Filters {
             status: filter(self.status.as_deref(), "status", Status::parse)?.map(|s| s.to_string()),
@@ -123,9 +144,13 @@ pub async fn list(
     }
     .parse()?;
     let limit = page.limit;
+    let reads = state.reads.clone();
+    let read = reads::entry("firearm.list", "firearms", query.as_detail());
     let rows = auth::run_as(&state.pool, caller, move |c, user| {
         policy::require(user, Action::ReadFirearms)?;
-        db::firearms::page(c, &filters, page.after.as_deref(), limit + 1)
+        let rows = db::firearms::page(c, &filters, page.after.as_deref(), limit + 1)?;
+        reads.record(c, &user.audit_actor(), read)?;
+        Ok(rows)
     })
     .await?;
     Page::from_rows(rows, limit, |r| &r.id, FirearmView::try_from).map(web::Json)

@@ -153,13 +153,15 @@ pub async fn trace(
     params: web::Query<TraceParams>,
 ) -> AppResult<web::Json<TraceResult>> {
     let params = params.into_inner();
+    caller.require_purpose(state.settings.require_purpose)?;
+    let reads = state.reads.clone();
     // The account, the role and then the query are checked in that order,
     // all in the one trip to the database the search makes anyway.
     let (matches, truncated) = auth::run_as(&state.pool, caller, move |c, user| {
         policy::require(user, Action::Trace)?;
         let query = params.parse()?;
         let (matches, truncated) = trace::search(c, &query)?;
-        trace::record_query(c, &user.audit_actor(), &params.as_json(), &matches)?;
+        trace::record_query(c, &reads, &user.audit_actor(), &params.as_json(), &matches)?;
         Ok((matches, truncated))
     })
     .await?;

@@ -126,7 +126,17 @@ pub async fn list(
         .transpose()?;
     let mailbox = query.mailbox.as_deref().unwrap_or("inbox");
     let limit = page.limit;
-    let rows = requests::list(&state.pool, &user, mailbox, status, page.after, limit + 1).await?;
+    let reads = state.reads.clone();
+    let rows = requests::list(
+        &state.pool,
+        reads,
+        &user,
+        mailbox,
+        status,
+        page.after,
+        limit + 1,
+    )
+    .await?;
     Page::from_rows(
         rows,
         limit,
@@ -147,8 +157,8 @@ pub async fn show(
     user: AuthUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let row = requests::get(&state.pool, parse_id(&id)?).await?;
-    let party = requests::party(&user, &row)?;
+    let reads = state.reads.clone();
+    let (row, party) = requests::read(&state.pool, reads, &user, parse_id(&id)?).await?;
     Ok(with_etag(row.version, view(row, party)))
 }
 

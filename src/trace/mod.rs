@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-use crate::audit::{self, AuditActor, Entry};
+use crate::audit::reads::ReadLog;
+use crate::audit::{self, AuditActor};
 use crate::db::firearms::FirearmRow;
 use crate::db::trace::IdentifierRow;
 use crate::db::{self, DbConn};
@@ -224,14 +225,27 @@ pub struct Notification {
     pub query: Value,
 }
 
-/// Records a query in the audit log and notifies the agencies responsible
-/// for lost or stolen firearms it matched, in one transaction.
+/// Records a query in the audit log, with its parameters as given and the
+/// firearms it answered, and notifies the agencies responsible for lost or
+/// stolen firearms it matched. A query that alerts nobody is a read, and
+/// its entry is written off the request's path; one that alerts writes its
+/// notifications and its entry in one transaction.
 pub fn record_query(
     conn: &mut DbConn,
+    reads: &ReadLog,
     actor: &AuditActor,
     params: &Value,
     matches: &[Match],
 ) -> AppResult<()> {
+    let found: Vec<Value> = matches
+        .iter()
+        .map(|m| json!({"firearm_id": m.firearm.id, "score": m.score, "alert": m.alert}))
+        .collect();
+    let detail = json!({"query": params, "match_count": matches.len(), "matches": found});
+    let entry = audit::reads::entry("trace.query", "trace", detail);
+    if !matches.iter().any(|m| m.alert) {
+        return reads.record(conn, actor, entry);
+    }
     db::write_tx(conn, |c| {
         for m in matches.iter().filter(|m| m.alert) {
             db::notifications::insert(
@@ -249,11 +263,6 @@ pub fn record_query(
                 },
             )?;
         }
-        let found: Vec<Value> = matches
-            .iter()
-            .map(|m| json!({"firearm_id": m.firearm.id, "score": m.score, "alert": m.alert}))
-            .collect();
-        let content = json!({"query": params, "match_count": matches.len(), "matches": found});
-        audit::queue(c, actor, vec![Entry::new("trace.query", "trace", content)])
+        audit::queue(c, actor, vec![entry])
     })
 }

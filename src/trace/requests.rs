@@ -8,8 +8,10 @@ use chrono::{DateTime, Datelike, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::{search, RawAttributes, TraceQuery};
+use crate::audit::reads::ReadLog;
 use crate::audit::{self, content, Entry};
 use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
@@ -284,10 +286,26 @@ pub fn party(user: &AuthUser, row: &TraceRequestRow) -> AppResult<Party> {
     policy::trace_request_party(user, &row.from_agency_id, &row.to_agency_id)
 }
 
-pub async fn get(pool: &Pool, id: String) -> AppResult<TraceRequestRow> {
-    db::run(pool, move |c| db::trace_requests::find(c, &id))
-        .await?
-        .ok_or(AppError::NotFound)
+/// Reads one request for a party to it, and records the read.
+pub async fn read(
+    pool: &Pool,
+    reads: Arc<ReadLog>,
+    user: &AuthUser,
+    id: String,
+) -> AppResult<(TraceRequestRow, Party)> {
+    let user = user.clone();
+    db::run(pool, move |c| {
+        let row = db::trace_requests::find(c, &id)?.ok_or(AppError::NotFound)?;
+        let party = party(&user, &row)?;
+        let read = audit::reads::entry(
+            "trace_request.read",
+            format!("trace_request:{id}"),
+            json!({"trace_request_id": id, "reference": row.reference}),
+        );
+        reads.record(c, &user.audit_actor(), read)?;
+        Ok((row, party))
+    })
+    .await
 }
 
 /// Takes the request for a step only the receiving agency's tracers take.
@@ -413,6 +431,7 @@ pub async fn respond(
 /// (sent by it); auditors may also ask for `all`.
 pub async fn list(
     pool: &Pool,
+    reads: Arc<ReadLog>,
     user: &AuthUser,
     mailbox: &str,
     status: Option<RequestStatus>,
@@ -434,8 +453,16 @@ pub async fn list(
         }
     };
     let status = status.map(|s| s.to_string());
+    let actor = user.audit_actor();
+    let detail = json!({"box": mailbox, "status": status, "after": after});
     db::run(pool, move |c| {
-        db::trace_requests::page(c, &which, status.as_deref(), after.as_deref(), limit)
+        let rows = db::trace_requests::page(c, &which, status.as_deref(), after.as_deref(), limit)?;
+        reads.record(
+            c,
+            &actor,
+            audit::reads::entry("trace_request.list", "trace_requests", detail),
+        )?;
+        Ok(rows)
     })
     .await
 }

@@ -330,10 +330,10 @@ fn inclusion_and_consistency_proofs_verify_independently() {
         let seq = e["audit_seq"].as_u64().expect("audit_seq once integrated");
         let entry = &entries[seq as usize];
         assert_eq!(entry["event_id"], e["id"]);
-        let r = a
-            .reg
-            .app
-            .get(&format!("/v1/audit/proof/inclusion?seq={seq}"), &a.auditor);
+        let r = a.reg.app.get(
+            &format!("/v1/audit/proof/inclusion?seq={seq}&size={n}"),
+            &a.auditor,
+        );
         let path: Vec<Hash> = r.body["path"]
             .as_array()
             .expect("path")

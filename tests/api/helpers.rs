@@ -128,6 +128,8 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         audit_key_file: None,
         audit_origin: "registry.test/audit".into(),
         audit_sequencer_paused: false,
+        audit_reads: true,
+        require_purpose: false,
     }
 }
 
@@ -416,7 +418,11 @@ pub struct Registry {
 }
 
 pub fn registry() -> Registry {
-    let app = spawn();
+    registry_with(|_| {})
+}
+
+pub fn registry_with(configure: impl FnOnce(&mut Settings)) -> Registry {
+    let app = spawn_with(configure);
     let admin = app.admin_token();
     let agency = app.create_agency(&admin, "Ghana Police Service", "GH");
     let (_, registrar) = app.create_user(&admin, "registrar", &agency, &["registrar"]);
@@ -520,6 +526,21 @@ pub fn sql_count(database_url: &str, statement: &str) -> i64 {
         }
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
     rows.first().map_or(0, |r| r.n)
+}
+
+/// Waits until `n` entries of `action` are in the log (read entries are
+/// written off the request's path, within moments of the read).
+#[track_caller]
+pub fn wait_for_entries(database_url: &str, action: &str, n: i64) {
+    let started = std::time::Instant::now();
+    let query = format!("SELECT COUNT(*) AS n FROM audit_entries WHERE action = '{action}'");
+    while sql_count(database_url, &query) < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{action}: fewer than {n} entries"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits until the audit sequencer has integrated every queued entry.
