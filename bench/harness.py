@@ -100,8 +100,8 @@ class Registry:
         self.args, self.db, self.url, self.port, self.work = args, db, url, port, work
         self.proc = None
 
-    def start(self):
-        env = dict(os.environ, DATABASE_URL=self.url, REGISTRY_BIND=f"127.0.0.1:{self.port}",
+    def start(self, extra_env=None):
+        env = dict(os.environ, **(extra_env or {}), DATABASE_URL=self.url, REGISTRY_BIND=f"127.0.0.1:{self.port}",
                    REGISTRY_ADMIN_PASSWORD=PASSWORD, REGISTRY_DATA_DIR=os.path.join(self.work, "data-" + self.db),
                    REGISTRY_TOKEN_TTL_SECS="86400", RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"))
         self.proc = subprocess.Popen([self.args.binary, "serve"], env=env,
@@ -353,7 +353,9 @@ def sqlite_statements(workload, ids, row, k):
     # The identifiers are looked up once, as the service does, then their
     # firearms by id: one statement here for want of variables in sqlite3.
     both = f"WITH found AS MATERIALIZED ({lookup.rstrip(';')}) SELECT found.*, f.* FROM found JOIN firearms f ON f.id = found.firearm_id;"
-    return user + both + "BEGIN IMMEDIATE;" + audit("trace.query", tid) + "COMMIT;"
+    # No audit insert: the service writes read entries in batches off the
+    # request's path, so the baseline is the trace's own reads.
+    return user + both
 
 
 def run_sqlite3(args, reg, workload, rows, ids):
@@ -453,6 +455,8 @@ def bench_db(args, db, work):
                     # Kept as it goes, so that a run cut short leaves what it measured.
                     with open(args.out + ".partial", "w") as f:
                         f.write(table(args.done_rows + rows_out) + "\n")
+        if args.compare_reads:
+            compare_reads(args, reg, db, tracer, token, aid, sample)
         return rows_out, seeding
     finally:
         reg.stop()
@@ -461,6 +465,36 @@ def bench_db(args, db, work):
             subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
         elif name:
             log(f"  kept the database {name} (BENCH_KEEP_DB)")
+
+
+def compare_reads(args, reg, db, tracer, token, aid, sample):
+    """History and exact trace with read entries off, then on, alternating
+    restarts of the same registry on the same database: what recording
+    reads costs."""
+    for workload in [w for w in ("history", "trace_exact") if w in args.workloads]:
+        for conns in args.connections:
+            env = {"TOKEN": tracer if workload.startswith("trace") else token, "AGENCY": aid, "BENCH_DATA": sample}
+            on, off = [], []
+            for _ in range(args.runs):
+                for setting, out in (("false", off), ("true", on)):
+                    reg.stop()
+                    reg.start({"REGISTRY_AUDIT_READS": setting})
+                    out.append(run_wrk(args, reg, workload, conns, env)[0])
+            r_on, r_off = statistics.median(on), statistics.median(off)
+            row = {"db": db, "workload": workload, "connections": conns, "reads_on": r_on, "reads_off": r_off,
+                   "ratio": r_on / r_off if r_off else None}
+            log(f"  read entries {workload:12} c={conns:<3} on {fmt(r_on)} req/s  off {fmt(r_off)} req/s  "
+                f"ratio {fmt(row['ratio'], 2)}")
+            args.reads_rows.append(row)
+
+
+def reads_table(rows):
+    lines = ["| database | workload | connections | read entries on, req/s | off, req/s | on / off |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['db']} | {r['workload']} | {r['connections']} | {fmt(r['reads_on'])} | "
+                     f"{fmt(r['reads_off'])} | {fmt(r['ratio'], 2)} |")
+    return "\n".join(lines)
 
 
 def machine():
@@ -495,6 +529,8 @@ def main():
                    help="seed each firearm with its registration event only (the trace workloads read no history; "
                         "at 10,000,000 firearms five events each would not fit this machine's disk)")
     p.add_argument("--sqlite-transactions", type=int, default=2000)
+    p.add_argument("--compare-reads", action="store_true",
+                   help="also run history and trace_exact with read entries off and on (REGISTRY_AUDIT_READS)")
     p.add_argument("--binary", required=True)
     p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     p.add_argument("--reuse-db", help="PostgreSQL only: measure a database an earlier run seeded and kept "
@@ -513,6 +549,7 @@ def main():
     args.workloads = args.workloads.split(",")
     work = tempfile.mkdtemp(prefix="registry-bench-")
     results, seeding = [], {}
+    args.reads_rows = []
     try:
         for db in (["postgres", "sqlite"] if args.db == "both" else [args.db]):
             log(f"== {db}: " + (f"the database {args.reuse_db}" if args.reuse_db else f"{args.records:,} firearms"))
@@ -522,6 +559,9 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = table(results)
+    if args.reads_rows:
+        text += "\n\nWhat recording reads costs (the same registry restarted with REGISTRY_AUDIT_READS off, then on):\n\n"
+        text += reads_table(args.reads_rows)
     print(text)
     if args.out:
         with open(args.out, "w") as f:
