@@ -155,7 +155,8 @@ fn describe(e: crate::error::AppError) -> String {
 }
 
 fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
-    use crate::firearms::{self, import::Format, Actor};
+    use crate::auth::Recorder;
+    use crate::firearms::{self, import::Format};
     let format = match args.format.as_deref() {
         Some("csv") => Format::Csv,
         Some("ndjson") | Some("jsonl") => Format::Ndjson,
@@ -184,7 +185,7 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
             request_id: format!("cli-{}", uuid::Uuid::now_v7()),
             purpose: None,
         };
-        let actor = Actor::registrar(&auth).map_err(describe)?;
+        let actor = Recorder::registrar(&auth).map_err(describe)?;
         let rows = actix_web::web::block(move || firearms::import::read_rows(file, format))
             .await
             .map_err(|e| e.to_string())?

@@ -18,6 +18,27 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// Names the field a deserialisation error is about. serde reports a
+    /// missing field at its parent, so the name is taken from the message.
+    pub fn from_path(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let message = e.inner().to_string();
+        let mut field = e.path().to_string();
+        if field == "." {
+            field = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+                .unwrap_or("body")
+                .to_string();
+        }
+        // Drop serde's " at line 1 column 9" suffix: the field says where.
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        Self::new(field, message)
+    }
+
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),

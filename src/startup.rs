@@ -16,9 +16,9 @@ use crate::audit::signing::NoteKey;
 use crate::auth::TokenKeys;
 use crate::config::{redact_url, Settings};
 use crate::db::{self, DbTarget};
+use crate::http::state::AppState;
 use crate::http::{self, metrics::Metrics, observe};
 use crate::openapi::ApiDoc;
-use crate::state::AppState;
 
 pub struct Application {
     port: u16,

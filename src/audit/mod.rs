@@ -13,6 +13,7 @@ pub mod verify;
 use serde_json::{json, Value};
 
 use crate::db::audit::EntryRow;
+use crate::db::firearms::{EventRow, FirearmRow};
 use crate::db::{self, DbConn};
 use crate::error::AppResult;
 
@@ -142,6 +143,18 @@ pub fn entry_row(actor: &AuditActor, e: Entry, at: chrono::NaiveDateTime) -> Ent
     );
     row.leaf_hash = hex::encode(merkle::leaf_hash(row.canonical.as_bytes()));
     row
+}
+
+/// The entry of a change to a firearm: the history event it records, and
+/// the firearm's state after it.
+pub fn firearm_change(firearm: &FirearmRow, event: &EventRow) -> Entry {
+    Entry::new(
+        format!("firearm.{}", event.event_type),
+        format!("firearm:{}", firearm.id),
+        content::event(event),
+    )
+    .event(&event.id)
+    .subject(format!("firearm:{}", firearm.id), content::firearm(firearm))
 }
 
 /// Queues entries in the caller's transaction: they commit with the change

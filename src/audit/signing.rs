@@ -129,7 +129,7 @@ impl NoteKey {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let key = Self::generate(name)?;
-        crate::auth::token::write_private(path, &format!("{}\n", key.private_text()))?;
+        crate::config::write_private(path, &format!("{}\n", key.private_text()))?;
         tracing::info!(path = %path.display(), "generated a new audit signing key");
         Ok(key)
     }

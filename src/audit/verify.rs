@@ -177,30 +177,27 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
         }
     }
     let size = tree.size() as i64;
-    if findings.first.is_none() {
-        if let Some(reason) = unaccounted_row(conn)? {
-            return Ok(Report {
-                valid: false,
-                size,
-                first_invalid_seq: None,
-                reason: Some(reason),
-            });
+    let unaccounted = match findings.first {
+        None => unaccounted_row(conn)?,
+        Some(_) => None,
+    };
+    Ok(Report::of(size, findings, unaccounted))
+}
+
+impl Report {
+    /// The earliest finding on an entry, else a row no entry accounts for.
+    fn of(size: i64, findings: Findings, unaccounted: Option<String>) -> Self {
+        let (first_invalid_seq, reason) = match (findings.first, unaccounted) {
+            (Some((seq, reason)), _) => (Some(seq), Some(reason)),
+            (None, reason) => (None, reason),
+        };
+        Self {
+            valid: reason.is_none(),
+            size,
+            first_invalid_seq,
+            reason,
         }
     }
-    Ok(match findings.first {
-        None => Report {
-            valid: true,
-            size,
-            first_invalid_seq: None,
-            reason: None,
-        },
-        Some((seq, reason)) => Report {
-            valid: false,
-            size,
-            first_invalid_seq: Some(seq),
-            reason: Some(reason),
-        },
-    })
 }
 
 /// The first row that no audit entry accounts for: one written straight

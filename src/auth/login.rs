@@ -7,10 +7,10 @@ use chrono::Duration;
 use serde_json::json;
 
 use super::password;
+use super::TokenKeys;
 use crate::audit::{self, AuditActor, Entry};
 use crate::db::{self, logins, logins::Subject, Pool};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 
 /// Failures allowed within [`WINDOW_MINUTES`] before 429.
 pub const MAX_FAILURES_PER_USERNAME: i64 = 5;
@@ -25,17 +25,18 @@ pub struct Issued {
 }
 
 pub async fn login(
-    state: &AppState,
+    pool: &Pool,
+    tokens: &TokenKeys,
     username: &str,
     password: String,
     client_ip: String,
     request_id: String,
 ) -> AppResult<Issued> {
     let key = username.trim().to_ascii_lowercase();
-    check_throttle(&state.pool, &key, &client_ip).await?;
+    check_throttle(pool, &key, &client_ip).await?;
 
     let lookup_key = key.clone();
-    let user = db::run(&state.pool, move |c| {
+    let user = db::run(pool, move |c| {
         db::users::find_by_username_key(c, &lookup_key)
     })
     .await?;
@@ -59,7 +60,7 @@ pub async fn login(
             actor.user_id = Some(user.id.clone());
             actor.agency_id = user.agency_id.clone();
             let id = user.id.clone();
-            db::run(&state.pool, move |c| {
+            db::run(pool, move |c| {
                 db::write_tx(c, |c| {
                     db::users::record_login(c, &id, now)?;
                     audit::queue(
@@ -71,14 +72,14 @@ pub async fn login(
             })
             .await?;
             Ok(Issued {
-                access_token: state.tokens.issue(&user.id, user.token_epoch)?,
-                expires_in: state.tokens.ttl_secs,
+                access_token: tokens.issue(&user.id, user.token_epoch)?,
+                expires_in: tokens.ttl_secs,
                 password_change_required: user.must_change_password,
             })
         }
         _ => {
             let now = db::now();
-            db::run(&state.pool, move |c| {
+            db::run(pool, move |c| {
                 db::write_tx(c, |c| {
                     logins::record_failure(c, &key, &client_ip, now)?;
                     let target = format!("username:{key}");

@@ -1,11 +1,14 @@
-//! Who is calling: passwords, tokens, login throttling, and the extractor
-//! that turns a bearer token into a user whose roles come from the database.
+//! Who is calling and what they may do: passwords, tokens, login
+//! throttling, the caller's account as the database holds it now, who
+//! records a change, and every access rule (policy.rs).
 
-pub mod extractor;
+pub mod caller;
 pub mod login;
 pub mod password;
 pub mod policy;
+pub mod recorder;
 pub mod token;
 
-pub use extractor::{run_as, AuthUser, Caller};
+pub use caller::{run_as, AuthUser, Caller};
+pub use recorder::Recorder;
 pub use token::TokenKeys;

@@ -5,7 +5,6 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::{AppError, AppResult};
@@ -106,24 +105,7 @@ fn load_or_create_secret(path: &Path) -> Result<String, String> {
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let secret = random_hex(32);
-    write_private(path, &secret)?;
+    crate::config::write_private(path, &secret)?;
     tracing::info!(path = %path.display(), "generated a new token signing key");
     Ok(secret)
-}
-
-/// Writes a file only its owner can read.
-pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -169,6 +169,20 @@ pub fn apply_change(conn: &mut DbConn, row: &FirearmRow, event: &EventRow) -> Ap
 }
 
 /// Adds an identifier (a new marking) after the firearm's existing ones.
+impl IdentifierInsertForm {
+    pub fn new(firearm_id: &str, position: usize, source: &str, kind: &str, text: &str) -> Self {
+        Self {
+            firearm_id: firearm_id.to_string(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            source: source.into(),
+            kind: kind.into(),
+            text: text.into(),
+            normalized: crate::domain::serial::normalize(text),
+            canonical: crate::domain::trace::fold(&crate::domain::serial::normalize(text)),
+        }
+    }
+}
+
 pub fn add_identifier(conn: &mut DbConn, mut form: IdentifierInsertForm) -> AppResult<()> {
     let last: Option<i32> = firearm_identifiers::table
         .filter(firearm_identifiers::firearm_id.eq(&form.firearm_id))

@@ -171,6 +171,17 @@ pub struct Holder {
 }
 
 impl Holder {
+    /// The holder as records store and show it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind,
+            "name": self.name,
+            "reference": self.reference,
+            "country": self.country,
+            "agency_id": self.agency_id,
+        })
+    }
+
     /// Two holders are the same party when kind, agency and the folded name
     /// and reference agree; display differences do not make a new holder.
     pub fn same_party(&self, other: &Holder) -> bool {

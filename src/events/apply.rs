@@ -6,11 +6,11 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::input::{Action, Change, EventInput};
+use crate::auth::Recorder;
 use crate::db::firearms::FirearmRow;
 use crate::domain::lifecycle::{allowed_events, transition};
 use crate::domain::{text, EventType, Holder, HolderKind, Status};
 use crate::error::{AppError, AppResult};
-use crate::firearms::{holder_json, Actor};
 
 /// The firearm after the event, the event's details, and any new marking
 /// text for the identifier index.
@@ -39,7 +39,7 @@ fn illegal(status: Status, event: EventType) -> AppError {
 
 /// Only the responsible agency's registrars record events, except a
 /// seizure, which any agency's registrar may record.
-pub fn check_may_record(row: &FirearmRow, actor: &Actor, event: EventType) -> AppResult<()> {
+pub fn check_may_record(row: &FirearmRow, actor: &Recorder, event: EventType) -> AppResult<()> {
     let seizure = event == EventType::Seized;
     if crate::auth::policy::may_change_firearm(
         &actor.agency_id,
@@ -71,13 +71,13 @@ fn custodian_after(to: &Holder, owner: &Holder) -> Option<Value> {
     if to.same_party(owner) {
         None
     } else {
-        Some(holder_json(to))
+        Some(to.to_json())
     }
 }
 
 pub fn apply(
     row: &FirearmRow,
-    actor: &Actor,
+    actor: &Recorder,
     input: &EventInput,
     now: NaiveDateTime,
 ) -> AppResult<Applied> {
@@ -105,14 +105,14 @@ pub fn apply(
             if to.same_party(&owner) {
                 return Err(same_holder_error("is already the owner of this firearm"));
             }
-            details.insert("from".into(), holder_json(&owner));
-            details.insert("to".into(), holder_json(to));
+            details.insert("from".into(), owner.to_json());
+            details.insert("to".into(), to.to_json());
             details.insert(
                 "previous_custodian".into(),
-                json!(custodian.as_ref().map(holder_json)),
+                json!(custodian.as_ref().map(Holder::to_json)),
             );
             details.insert("authorization".into(), json!(authorization));
-            new.owner = holder_json(to).to_string();
+            new.owner = to.to_json().to_string();
             new.custodian = None;
             if let (HolderKind::Agency, Some(agency)) = (to.kind, &to.agency_id) {
                 responsible(&mut new, &mut details, agency);
@@ -122,8 +122,8 @@ pub fn apply(
             if to.same_party(&holding) {
                 return Err(same_holder_error("already holds this firearm"));
             }
-            details.insert("from".into(), holder_json(&holding));
-            details.insert("to".into(), holder_json(to));
+            details.insert("from".into(), holding.to_json());
+            details.insert("to".into(), to.to_json());
             details.insert("reason".into(), json!(reason));
             new.custodian = custodian_after(to, &owner).map(|c| c.to_string());
         }
@@ -159,15 +159,15 @@ pub fn apply(
         }
         Action::Recovered { to } => {
             if let Some(to) = to {
-                details.insert("from".into(), holder_json(&holding));
-                details.insert("to".into(), holder_json(to));
+                details.insert("from".into(), holding.to_json());
+                details.insert("to".into(), to.to_json());
                 new.custodian = custodian_after(to, &owner).map(|c| c.to_string());
             }
         }
         Action::Seized { case_reference, to } => {
             details.insert("case_reference".into(), json!(case_reference));
-            details.insert("from".into(), holder_json(&holding));
-            details.insert("to".into(), holder_json(to));
+            details.insert("from".into(), holding.to_json());
+            details.insert("to".into(), to.to_json());
             new.custodian = custodian_after(to, &owner).map(|c| c.to_string());
             responsible(&mut new, &mut details, &actor.agency_id);
         }

@@ -11,7 +11,7 @@ use crate::domain::{
     Category, CountryCode, DestructionMethod, EventType, Holder, Marking, SerialNumber,
 };
 use crate::error::{AppError, AppResult, Validator};
-use crate::firearms::input::{parse_holder, parse_marking, HolderInput, MarkingInput};
+use crate::input::{parse_holder, parse_marking, HolderInput, MarkingInput};
 
 /// A descriptive field's new value, as `correction` sets it.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,7 +199,7 @@ struct CorrectionRaw {
 
 fn fields<T: DeserializeOwned>(rest: Map<String, Value>) -> AppResult<T> {
     serde_path_to_error::deserialize(Value::Object(rest))
-        .map_err(|e| AppError::Validation(vec![crate::http::json::field_error(&e)]))
+        .map_err(|e| AppError::Validation(vec![crate::error::FieldError::from_path(&e)]))
 }
 
 fn optional(
@@ -311,6 +311,187 @@ fn parse_change(
     }
 }
 
+fn ownership_transfer(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: OwnershipRaw = fields(map)?;
+    Ok({
+        let to = parse_holder(v, "to", &raw.to);
+        let authorization = v.check("authorization", parse_label(&raw.authorization));
+        to.zip(authorization)
+            .map(|(to, authorization)| Action::OwnershipTransfer { to, authorization })
+    })
+}
+
+fn custody_transfer(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: CustodyRaw = fields(map)?;
+    Ok({
+        let to = parse_holder(v, "to", &raw.to);
+        let reason = optional(v, "reason", raw.reason.as_deref(), parse_label);
+        to.map(|to| Action::CustodyTransfer { to, reason })
+    })
+}
+
+fn export(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: ExportRaw = fields(map)?;
+    Ok({
+        let to_country = v.check("to_country", CountryCode::parse(&raw.to_country));
+        let licence_number = v.check("licence_number", parse_label(&raw.licence_number));
+        let end_user_certificate = optional(
+            v,
+            "end_user_certificate",
+            raw.end_user_certificate.as_deref(),
+            parse_label,
+        );
+        to_country
+            .zip(licence_number)
+            .map(|(to_country, licence_number)| Action::Export {
+                to_country,
+                licence_number,
+                end_user_certificate,
+            })
+    })
+}
+
+fn import(
+    map: Map<String, Value>,
+    v: &mut Validator,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Action>> {
+    let raw: ImportRaw = fields(map)?;
+    Ok({
+        let from_country = v.check("from_country", CountryCode::parse(&raw.from_country));
+        let licence_number = v.check("licence_number", parse_label(&raw.licence_number));
+        let marking = match &raw.marking {
+            Some(m) => parse_marking(v, "marking", m, now).map(Some),
+            None => Some(None),
+        };
+        match (from_country, licence_number, marking) {
+            (Some(from_country), Some(licence_number), Some(marking)) => Some(Action::Import {
+                from_country,
+                licence_number,
+                marking,
+            }),
+            _ => None,
+        }
+    })
+}
+
+fn marking_added(
+    map: Map<String, Value>,
+    v: &mut Validator,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Action>> {
+    let raw: MarkingRaw = fields(map)?;
+    Ok({
+        parse_marking(v, "marking", &raw.marking, now)
+            .map(|marking| Action::MarkingAdded { marking })
+    })
+}
+
+fn report(
+    map: Map<String, Value>,
+    v: &mut Validator,
+    kind: EventType,
+) -> AppResult<Option<Action>> {
+    let raw: ReportRaw = fields(map)?;
+    Ok({
+        let r = optional(
+            v,
+            "report_reference",
+            raw.report_reference.as_deref(),
+            parse_label,
+        );
+        Some(if kind == EventType::ReportedLost {
+            Action::ReportedLost {
+                report_reference: r,
+            }
+        } else {
+            Action::ReportedStolen {
+                report_reference: r,
+            }
+        })
+    })
+}
+
+fn recovered(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: RecoveredRaw = fields(map)?;
+    Ok({
+        match &raw.to {
+            Some(h) => parse_holder(v, "to", h).map(|to| Action::Recovered { to: Some(to) }),
+            None => Some(Action::Recovered { to: None }),
+        }
+    })
+}
+
+fn seized(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: SeizedRaw = fields(map)?;
+    Ok({
+        let case_reference = v.check("case_reference", parse_label(&raw.case_reference));
+        let to = parse_holder(v, "to", &raw.to);
+        case_reference
+            .zip(to)
+            .map(|(case_reference, to)| Action::Seized { case_reference, to })
+    })
+}
+
+fn deactivated(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: DeactivatedRaw = fields(map)?;
+    Ok({
+        let method = v.check("method", parse_label(&raw.method));
+        let certificate_reference = optional(
+            v,
+            "certificate_reference",
+            raw.certificate_reference.as_deref(),
+            parse_label,
+        );
+        method.map(|method| Action::Deactivated {
+            method,
+            certificate_reference,
+        })
+    })
+}
+
+fn destroyed(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+    let raw: DestroyedRaw = fields(map)?;
+    Ok({
+        let method = v.check("method", DestructionMethod::parse(&raw.method));
+        let certificate_reference = optional(
+            v,
+            "certificate_reference",
+            raw.certificate_reference.as_deref(),
+            parse_label,
+        );
+        let witnesses = parse_witnesses(v, &raw.witnesses);
+        method.map(|method| Action::Destroyed {
+            method,
+            certificate_reference,
+            witnesses,
+        })
+    })
+}
+
+fn correction(
+    map: Map<String, Value>,
+    v: &mut Validator,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Action>> {
+    let raw: CorrectionRaw = fields(map)?;
+    Ok({
+        let reason = v.check("reason", parse_label(&raw.reason));
+        if raw.changes.is_empty() {
+            v.push("changes", "must name at least one field to correct");
+        }
+        let changes: Vec<Option<Change>> = raw
+            .changes
+            .iter()
+            .map(|(name, value)| parse_change(v, name, value, now))
+            .collect();
+        let changes: Option<Vec<Change>> = changes.into_iter().collect();
+        reason
+            .zip(changes)
+            .map(|(reason, changes)| Action::Correction { changes, reason })
+    })
+}
+
 /// Parses an event body. Unknown types and fields, missing required fields
 /// and invalid values are all 422, naming the field.
 pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
@@ -349,140 +530,17 @@ pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
                 "`registered` is written by registration itself",
             ))
         }
-        EventType::OwnershipTransfer => {
-            let raw: OwnershipRaw = fields(map)?;
-            let to = parse_holder(&mut v, "to", &raw.to);
-            let authorization = v.check("authorization", parse_label(&raw.authorization));
-            to.zip(authorization)
-                .map(|(to, authorization)| Action::OwnershipTransfer { to, authorization })
-        }
-        EventType::CustodyTransfer => {
-            let raw: CustodyRaw = fields(map)?;
-            let to = parse_holder(&mut v, "to", &raw.to);
-            let reason = optional(&mut v, "reason", raw.reason.as_deref(), parse_label);
-            to.map(|to| Action::CustodyTransfer { to, reason })
-        }
-        EventType::Export => {
-            let raw: ExportRaw = fields(map)?;
-            let to_country = v.check("to_country", CountryCode::parse(&raw.to_country));
-            let licence_number = v.check("licence_number", parse_label(&raw.licence_number));
-            let end_user_certificate = optional(
-                &mut v,
-                "end_user_certificate",
-                raw.end_user_certificate.as_deref(),
-                parse_label,
-            );
-            to_country
-                .zip(licence_number)
-                .map(|(to_country, licence_number)| Action::Export {
-                    to_country,
-                    licence_number,
-                    end_user_certificate,
-                })
-        }
-        EventType::Import => {
-            let raw: ImportRaw = fields(map)?;
-            let from_country = v.check("from_country", CountryCode::parse(&raw.from_country));
-            let licence_number = v.check("licence_number", parse_label(&raw.licence_number));
-            let marking = match &raw.marking {
-                Some(m) => parse_marking(&mut v, "marking", m, now).map(Some),
-                None => Some(None),
-            };
-            match (from_country, licence_number, marking) {
-                (Some(from_country), Some(licence_number), Some(marking)) => Some(Action::Import {
-                    from_country,
-                    licence_number,
-                    marking,
-                }),
-                _ => None,
-            }
-        }
-        EventType::MarkingAdded => {
-            let raw: MarkingRaw = fields(map)?;
-            parse_marking(&mut v, "marking", &raw.marking, now)
-                .map(|marking| Action::MarkingAdded { marking })
-        }
-        EventType::ReportedLost | EventType::ReportedStolen => {
-            let raw: ReportRaw = fields(map)?;
-            let r = optional(
-                &mut v,
-                "report_reference",
-                raw.report_reference.as_deref(),
-                parse_label,
-            );
-            Some(if kind == EventType::ReportedLost {
-                Action::ReportedLost {
-                    report_reference: r,
-                }
-            } else {
-                Action::ReportedStolen {
-                    report_reference: r,
-                }
-            })
-        }
-        EventType::Recovered => {
-            let raw: RecoveredRaw = fields(map)?;
-            match &raw.to {
-                Some(h) => {
-                    parse_holder(&mut v, "to", h).map(|to| Action::Recovered { to: Some(to) })
-                }
-                None => Some(Action::Recovered { to: None }),
-            }
-        }
-        EventType::Seized => {
-            let raw: SeizedRaw = fields(map)?;
-            let case_reference = v.check("case_reference", parse_label(&raw.case_reference));
-            let to = parse_holder(&mut v, "to", &raw.to);
-            case_reference
-                .zip(to)
-                .map(|(case_reference, to)| Action::Seized { case_reference, to })
-        }
-        EventType::Deactivated => {
-            let raw: DeactivatedRaw = fields(map)?;
-            let method = v.check("method", parse_label(&raw.method));
-            let certificate_reference = optional(
-                &mut v,
-                "certificate_reference",
-                raw.certificate_reference.as_deref(),
-                parse_label,
-            );
-            method.map(|method| Action::Deactivated {
-                method,
-                certificate_reference,
-            })
-        }
-        EventType::Destroyed => {
-            let raw: DestroyedRaw = fields(map)?;
-            let method = v.check("method", DestructionMethod::parse(&raw.method));
-            let certificate_reference = optional(
-                &mut v,
-                "certificate_reference",
-                raw.certificate_reference.as_deref(),
-                parse_label,
-            );
-            let witnesses = parse_witnesses(&mut v, &raw.witnesses);
-            method.map(|method| Action::Destroyed {
-                method,
-                certificate_reference,
-                witnesses,
-            })
-        }
-        EventType::Correction => {
-            let raw: CorrectionRaw = fields(map)?;
-            let reason = v.check("reason", parse_label(&raw.reason));
-            if raw.changes.is_empty() {
-                v.push("changes", "must name at least one field to correct");
-            }
-            let changes: Vec<Option<Change>> = raw
-                .changes
-                .iter()
-                .map(|(name, value)| parse_change(&mut v, name, value, now))
-                .collect();
-            let changes: Option<Vec<Change>> = changes.into_iter().collect();
-            reason
-                .zip(changes)
-                .map(|(reason, changes)| Action::Correction { changes, reason })
-        }
+        EventType::OwnershipTransfer => ownership_transfer(map, &mut v)?,
+        EventType::CustodyTransfer => custody_transfer(map, &mut v)?,
+        EventType::Export => export(map, &mut v)?,
+        EventType::Import => import(map, &mut v, now)?,
+        EventType::MarkingAdded => marking_added(map, &mut v, now)?,
+        EventType::ReportedLost | EventType::ReportedStolen => report(map, &mut v, kind)?,
+        EventType::Recovered => recovered(map, &mut v)?,
+        EventType::Seized => seized(map, &mut v)?,
+        EventType::Deactivated => deactivated(map, &mut v)?,
+        EventType::Destroyed => destroyed(map, &mut v)?,
+        EventType::Correction => correction(map, &mut v, now)?,
     };
     v.finish()?;
     let action = action.ok_or_else(|| AppError::internal("validated event incomplete"))?;

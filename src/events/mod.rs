@@ -13,17 +13,17 @@ use std::collections::HashSet;
 
 use crate::auth::policy::{self, Action, HistoryScope};
 use crate::auth::AuthUser;
+use crate::auth::Recorder;
 use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow, SequencedEvents};
 use crate::db::{self, DbConn};
 use crate::domain::lifecycle::transition;
 use crate::domain::{DestructionMethod, EventType, Status};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::firearms::{self, Actor};
 use input::EventInput;
 
 pub(crate) fn event_row(
     firearm: &FirearmRow,
-    actor: &Actor,
+    actor: &Recorder,
     event_type: EventType,
     occurred_at: Option<DateTime<Utc>>,
     details: Value,
@@ -62,7 +62,7 @@ fn check_agencies_exist(c: &mut DbConn, ids: &[String]) -> AppResult<()> {
 /// firearm is still at that version (412 otherwise).
 pub fn record(
     conn: &mut DbConn,
-    actor: &Actor,
+    actor: &Recorder,
     firearm_id: &str,
     expected_version: Option<i64>,
     input: EventInput,
@@ -83,12 +83,12 @@ pub fn record(
         crate::audit::queue(
             c,
             &actor.audit_actor(),
-            vec![firearms::audit_entry(&applied.row, &event)],
+            vec![crate::audit::firearm_change(&applied.row, &event)],
         )?;
         if let Some((kind, text)) = applied.new_marking {
             db::firearms::add_identifier(
                 c,
-                firearms::identifier(&row.id, 0, "marking", &kind, &text),
+                db::firearms::IdentifierInsertForm::new(&row.id, 0, "marking", &kind, &text),
             )?;
         }
         if applied.serial_changed {
@@ -194,57 +194,63 @@ pub struct DestructionFailure {
     pub detail: String,
 }
 
+/// Takes every listed firearm for destruction, or refuses the batch with
+/// the reason each one that cannot be destroyed by `actor` has.
+fn take_for_destruction(
+    c: &mut DbConn,
+    actor: &Recorder,
+    ids: &[String],
+) -> AppResult<Vec<FirearmRow>> {
+    let mut failures = Vec::new();
+    let mut rows = Vec::new();
+    let fail = |id: &String, reason, detail: String| DestructionFailure {
+        firearm_id: id.clone(),
+        reason,
+        detail,
+    };
+    for id in ids {
+        let row = match db::firearms::take_for_change(c, id, None) {
+            Ok(row) => row,
+            Err(AppError::NotFound) => {
+                failures.push(fail(id, "not_found", "no firearm has this id".into()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let status = Status::parse(&row.status).map_err(AppError::internal)?;
+        if !policy::may_change_firearm(&actor.agency_id, &row.responsible_agency_id, false) {
+            let detail = "another agency is responsible for this firearm".into();
+            failures.push(fail(id, "not_responsible", detail));
+        } else if transition(status, EventType::Destroyed).is_none() {
+            let detail = format!("a firearm whose status is `{status}` cannot be destroyed");
+            failures.push(fail(id, "illegal_transition", detail));
+        } else {
+            rows.push(row);
+        }
+    }
+    if failures.is_empty() {
+        return Ok(rows);
+    }
+    Err(AppError::conflict(
+        "destruction_rejected",
+        format!(
+            "{} of {} firearms cannot be destroyed by you; nothing was destroyed",
+            failures.len(),
+            ids.len()
+        ),
+    )
+    .with_extra(json!({"failures": failures})))
+}
+
 /// Destroys every listed firearm, or none: if any cannot be destroyed by
 /// this caller, 409 lists each one with its reason.
 pub fn destroy(
     conn: &mut DbConn,
-    actor: &Actor,
+    actor: &Recorder,
     batch: BatchDestruction,
 ) -> AppResult<(String, usize)> {
     db::write_tx(conn, |c| {
-        let mut failures = Vec::new();
-        let mut rows = Vec::new();
-        for id in &batch.firearm_ids {
-            let row = match db::firearms::take_for_change(c, id, None) {
-                Ok(row) => row,
-                Err(AppError::NotFound) => {
-                    failures.push(DestructionFailure {
-                        firearm_id: id.clone(),
-                        reason: "not_found",
-                        detail: "no firearm has this id".into(),
-                    });
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let status = Status::parse(&row.status).map_err(AppError::internal)?;
-            if !policy::may_change_firearm(&actor.agency_id, &row.responsible_agency_id, false) {
-                failures.push(DestructionFailure {
-                    firearm_id: id.clone(),
-                    reason: "not_responsible",
-                    detail: "another agency is responsible for this firearm".into(),
-                });
-            } else if transition(status, EventType::Destroyed).is_none() {
-                failures.push(DestructionFailure {
-                    firearm_id: id.clone(),
-                    reason: "illegal_transition",
-                    detail: format!("a firearm whose status is `{status}` cannot be destroyed"),
-                });
-            } else {
-                rows.push(row);
-            }
-        }
-        if !failures.is_empty() {
-            return Err(AppError::conflict(
-                "destruction_rejected",
-                format!(
-                    "{} of {} firearms cannot be destroyed by you; nothing was destroyed",
-                    failures.len(),
-                    batch.firearm_ids.len()
-                ),
-            )
-            .with_extra(json!({"failures": failures})));
-        }
+        let mut rows = take_for_destruction(c, actor, &batch.firearm_ids)?;
         let destruction_id = db::new_id();
         let now = db::now();
         let mut events = Vec::with_capacity(rows.len());
@@ -287,7 +293,7 @@ pub fn destroy(
         let mut entries: Vec<crate::audit::Entry> = rows
             .iter()
             .zip(&events)
-            .map(|(r, e)| firearms::audit_entry(r, e))
+            .map(|(r, e)| crate::audit::firearm_change(r, e))
             .collect();
         entries.push(crate::audit::Entry::new(
                 "destruction.recorded",

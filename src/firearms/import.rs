@@ -72,7 +72,8 @@ const JSON_COLUMNS: [&str; 5] = ["markings", "components", "owner", "custodian",
 
 /// Parses one row's JSON object as a registration.
 fn parse_object(value: Value) -> Result<RegisterFirearm, Vec<FieldError>> {
-    serde_path_to_error::deserialize(value).map_err(|e| vec![crate::http::json::field_error(&e)])
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| vec![crate::error::FieldError::from_path(&e)])
 }
 
 fn to_parsed(row: usize, input: Result<RegisterFirearm, Vec<FieldError>>) -> ParsedRow {

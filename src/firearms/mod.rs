@@ -12,71 +12,12 @@ use std::collections::HashMap;
 
 use crate::audit;
 use crate::auth::policy::{self, Action};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Recorder};
 use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::{Holder, Status};
 use crate::error::{AppError, AppResult, FieldError};
 pub use input::{NewFirearm, RegisterFirearm};
-
-/// Who records a change: the user and the agency they act for.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: String,
-    pub username: String,
-    pub agency_id: String,
-    pub request_id: String,
-    pub purpose: Option<String>,
-}
-
-impl Actor {
-    /// A registrar acting for their agency.
-    pub fn registrar(user: &AuthUser) -> AppResult<Self> {
-        let agency_id = policy::acting_agency(user, Action::RecordFirearms)?;
-        Ok(Self {
-            user_id: user.id.clone(),
-            username: user.username.clone(),
-            agency_id,
-            request_id: user.request_id.clone(),
-            purpose: user.purpose.clone(),
-        })
-    }
-
-    pub fn audit_actor(&self) -> crate::audit::AuditActor {
-        crate::audit::AuditActor {
-            user_id: Some(self.user_id.clone()),
-            username: Some(self.username.clone()),
-            agency_id: Some(self.agency_id.clone()),
-            request_id: self.request_id.clone(),
-            purpose: self.purpose.clone(),
-        }
-    }
-}
-
-/// The audit entry of a firearm change: the event it records, and the
-/// firearm's state after it.
-pub fn audit_entry(firearm: &FirearmRow, event: &EventRow) -> audit::Entry {
-    audit::Entry::new(
-        format!("firearm.{}", event.event_type),
-        format!("firearm:{}", firearm.id),
-        audit::content::event(event),
-    )
-    .event(&event.id)
-    .subject(
-        format!("firearm:{}", firearm.id),
-        audit::content::firearm(firearm),
-    )
-}
-
-pub fn holder_json(h: &Holder) -> Value {
-    json!({
-        "kind": h.kind,
-        "name": h.name,
-        "reference": h.reference,
-        "country": h.country,
-        "agency_id": h.agency_id,
-    })
-}
 
 fn to_json(v: &Value) -> String {
     v.to_string()
@@ -91,9 +32,9 @@ pub struct Prepared {
 /// Builds the rows one registration writes: the firearm, its identifiers
 /// (serial, component serials, marking texts), its `registered` event, and
 /// the events of any history it brings, each applied as if recorded then.
-pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> AppResult<Prepared> {
+pub fn registration(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> AppResult<Prepared> {
     let mut reg = registered(actor, new, now);
-    let mut audit = vec![audit_entry(&reg.firearm, &reg.events[0])];
+    let mut audit = vec![audit::firearm_change(&reg.firearm, &reg.events[0])];
     for (i, input) in new.history.iter().enumerate() {
         let mut firearm = reg.firearm.clone();
         firearm.version += 1;
@@ -113,12 +54,17 @@ pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> AppR
         );
         if let Some((kind, text)) = applied.new_marking {
             let position = reg.identifiers.len();
-            reg.identifiers
-                .push(identifier(&firearm.id, position, "marking", &kind, &text));
+            reg.identifiers.push(IdentifierInsertForm::new(
+                &firearm.id,
+                position,
+                "marking",
+                &kind,
+                &text,
+            ));
         }
         if applied.serial_changed {
             if let Some(serial) = reg.identifiers.first_mut() {
-                *serial = identifier(
+                *serial = IdentifierInsertForm::new(
                     &firearm.id,
                     0,
                     "serial",
@@ -127,14 +73,49 @@ pub fn registration(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> AppR
                 );
             }
         }
-        audit.push(audit_entry(&applied.row, &event));
+        audit.push(audit::firearm_change(&applied.row, &event));
         reg.firearm = applied.row;
         reg.events.push(event);
     }
     Ok(Prepared { rows: reg, audit })
 }
 
-fn registered(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
+/// The identifiers a new firearm is traced by, in order: its serial, its
+/// components' serials, the texts of its markings.
+fn identifiers(id: &str, new: &NewFirearm) -> Vec<IdentifierInsertForm> {
+    let mut identifiers = vec![IdentifierInsertForm::new(
+        id,
+        0,
+        "serial",
+        "serial",
+        &new.serial.marked,
+    )];
+    for c in &new.components {
+        if let Some(s) = &c.serial {
+            let position = identifiers.len();
+            identifiers.push(IdentifierInsertForm::new(
+                id,
+                position,
+                "component",
+                c.kind.as_str(),
+                &s.marked,
+            ));
+        }
+    }
+    for m in &new.markings {
+        let position = identifiers.len();
+        identifiers.push(IdentifierInsertForm::new(
+            id,
+            position,
+            "marking",
+            m.kind.as_str(),
+            &m.text,
+        ));
+    }
+    identifiers
+}
+
+fn registered(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
     let id = db::new_id();
     let recorded_at = db::now();
     let markings = json!(new.markings);
@@ -143,8 +124,8 @@ fn registered(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registrati
         .iter()
         .map(|c| json!({"kind": c.kind, "serial_number": c.serial.as_ref().map(|s| &s.marked)}))
         .collect();
-    let owner = holder_json(&new.owner);
-    let custodian = new.custodian.as_ref().map(holder_json);
+    let owner = new.owner.to_json();
+    let custodian = new.custodian.as_ref().map(Holder::to_json);
     let firearm = FirearmRow {
         id: id.clone(),
         category: new.category.to_string(),
@@ -167,29 +148,7 @@ fn registered(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registrati
         created_at: recorded_at,
         updated_at: recorded_at,
     };
-    let mut identifiers = vec![identifier(&id, 0, "serial", "serial", &new.serial.marked)];
-    for c in &new.components {
-        if let Some(s) = &c.serial {
-            let position = identifiers.len();
-            identifiers.push(identifier(
-                &id,
-                position,
-                "component",
-                c.kind.as_str(),
-                &s.marked,
-            ));
-        }
-    }
-    for m in &new.markings {
-        let position = identifiers.len();
-        identifiers.push(identifier(
-            &id,
-            position,
-            "marking",
-            m.kind.as_str(),
-            &m.text,
-        ));
-    }
+    let identifiers = identifiers(&id, new);
     let details = json!({
         "category": new.category,
         "manufacturer": new.manufacturer,
@@ -232,24 +191,6 @@ fn registered(actor: &Actor, new: &NewFirearm, now: DateTime<Utc>) -> Registrati
     }
 }
 
-pub fn identifier(
-    firearm_id: &str,
-    position: usize,
-    source: &str,
-    kind: &str,
-    text: &str,
-) -> IdentifierInsertForm {
-    IdentifierInsertForm {
-        firearm_id: firearm_id.to_string(),
-        position: i32::try_from(position).unwrap_or(i32::MAX),
-        source: source.into(),
-        kind: kind.into(),
-        text: text.into(),
-        normalized: crate::domain::serial::normalize(text),
-        canonical: crate::domain::trace::fold(&crate::domain::serial::normalize(text)),
-    }
-}
-
 /// Checks that every agency a holder names exists, remembering answers.
 fn check_agencies(
     conn: &mut DbConn,
@@ -285,7 +226,7 @@ fn duplicate(existing_id: &str) -> AppError {
 
 /// Registers one firearm for the actor's agency, with its `registered`
 /// event, in one transaction.
-pub fn register(conn: &mut DbConn, actor: &Actor, new: NewFirearm) -> AppResult<FirearmRow> {
+pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResult<FirearmRow> {
     let Prepared { rows, audit } = registration(actor, &new, Utc::now())?;
     let written = db::write_tx(conn, |c| {
         let errors = check_agencies(c, &new, &mut HashMap::new())?;
@@ -423,13 +364,104 @@ fn registered_markings(conn: &mut DbConn, good: &[Candidate]) -> AppResult<HashM
     Ok(taken)
 }
 
+/// Sorts an import's rows into those that can be registered, prepared,
+/// and the errors of the others: invalid fields, unknown agencies, and
+/// markings duplicated within the file.
+fn sort_rows(
+    c: &mut DbConn,
+    actor: &Recorder,
+    rows: Vec<ParsedRow>,
+) -> AppResult<(Vec<Candidate>, Vec<RowError>)> {
+    let now = Utc::now();
+    let mut errors: Vec<RowError> = Vec::new();
+    let mut good: Vec<Candidate> = Vec::new();
+    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut agencies = HashMap::new();
+    for ParsedRow { row, parsed } in rows {
+        let new = match parsed {
+            Ok(new) => new,
+            Err(e) => {
+                errors.extend(row_errors(row, e));
+                continue;
+            }
+        };
+        let mut problems = check_agencies(c, &new, &mut agencies)?;
+        let key = new.unique_key();
+        if let Some(first) = seen.get(&key) {
+            problems.push(FieldError::new(
+                "serial_number",
+                format!("duplicate_marking: the same unique marking as row {first}"),
+            ));
+        }
+        seen.entry(key).or_insert(row);
+        if !problems.is_empty() {
+            errors.extend(row_errors(row, problems));
+            continue;
+        }
+        match registration(actor, &new, now) {
+            Ok(prepared) => good.push(Candidate { row, prepared }),
+            Err(e) => errors.extend(row_errors(row, history_errors(e))),
+        }
+    }
+    Ok((good, errors))
+}
+
+/// Writes an import's audit entries and builds its report.
+fn record(
+    c: &mut DbConn,
+    actor: &Recorder,
+    good: Vec<Candidate>,
+    errors: Vec<RowError>,
+    received: usize,
+    partial: bool,
+) -> AppResult<ImportReport> {
+    let mut entries: Vec<audit::Entry> = Vec::new();
+    let mut numbers = Vec::with_capacity(good.len());
+    let regs: Vec<Registration> = good
+        .into_iter()
+        .map(|g| {
+            numbers.push(g.row);
+            entries.extend(g.prepared.audit);
+            g.prepared.rows
+        })
+        .collect();
+    entries.push(audit::Entry::new(
+        "firearm.import",
+        format!("agency:{}", actor.agency_id),
+        json!({"mode": if partial { "partial" } else { "all" }, "received": received,
+               "firearm_ids": regs.iter().map(|r| r.firearm.id.as_str()).collect::<Vec<_>>()}),
+    ));
+    audit::queue(c, &actor.audit_actor(), entries)?;
+    let firearms: Vec<ImportedRow> = numbers
+        .into_iter()
+        .zip(regs)
+        .map(|(row, r)| ImportedRow {
+            row,
+            id: r.firearm.id,
+        })
+        .collect();
+    let rejected = errors
+        .iter()
+        .map(|e| e.row)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    Ok(ImportReport {
+        mode: if partial { "partial" } else { "all" },
+        received,
+        imported: firearms.len(),
+        rejected,
+        firearms,
+        errors,
+    })
+}
+
 /// Registers many firearms in one transaction. Every bad row is reported:
 /// invalid fields, unknown agencies, and markings duplicated within the file
 /// or already in the registry. In all-or-nothing mode any bad row means
 /// nothing is written; in partial mode the good rows are.
 pub async fn import(
     pool: &Pool,
-    actor: &Actor,
+    actor: &Recorder,
     rows: Vec<ParsedRow>,
     partial: bool,
 ) -> AppResult<ImportReport> {
@@ -437,37 +469,7 @@ pub async fn import(
     let received = rows.len();
     db::run(pool, move |c| {
         db::write_tx(c, |c| {
-            let now = Utc::now();
-            let mut errors: Vec<RowError> = Vec::new();
-            let mut good: Vec<Candidate> = Vec::new();
-            let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
-            let mut agencies = HashMap::new();
-            for ParsedRow { row, parsed } in rows {
-                let new = match parsed {
-                    Ok(new) => new,
-                    Err(e) => {
-                        errors.extend(row_errors(row, e));
-                        continue;
-                    }
-                };
-                let mut problems = check_agencies(c, &new, &mut agencies)?;
-                let key = new.unique_key();
-                if let Some(first) = seen.get(&key) {
-                    problems.push(FieldError::new(
-                        "serial_number",
-                        format!("duplicate_marking: the same unique marking as row {first}"),
-                    ));
-                }
-                seen.entry(key).or_insert(row);
-                if !problems.is_empty() {
-                    errors.extend(row_errors(row, problems));
-                    continue;
-                }
-                match registration(&actor, &new, now) {
-                    Ok(prepared) => good.push(Candidate { row, prepared }),
-                    Err(e) => errors.extend(row_errors(row, history_errors(e))),
-                }
-            }
+            let (mut good, mut errors) = sort_rows(c, &actor, rows)?;
             // The unique constraint finds markings already registered; only
             // when it refuses the batch are the rows looked up one by one to
             // name each firearm. A per-row lookup up front was most of the
@@ -480,7 +482,9 @@ pub async fn import(
                         errors.push(RowError {
                             row: g.row,
                             field: "serial_number".into(),
-                            message: format!("duplicate_marking: already registered as firearm {id}"),
+                            message: format!(
+                                "duplicate_marking: already registered as firearm {id}"
+                            ),
                         });
                         false
                     }
@@ -503,44 +507,7 @@ pub async fn import(
             if !written {
                 insert_candidates(c, &good)?;
             }
-            let mut entries: Vec<audit::Entry> = Vec::new();
-            let mut numbers = Vec::with_capacity(good.len());
-            let regs: Vec<Registration> = good
-                .into_iter()
-                .map(|g| {
-                    numbers.push(g.row);
-                    entries.extend(g.prepared.audit);
-                    g.prepared.rows
-                })
-                .collect();
-            entries.push(audit::Entry::new(
-                "firearm.import",
-                format!("agency:{}", actor.agency_id),
-                json!({"mode": if partial { "partial" } else { "all" }, "received": received,
-                       "firearm_ids": regs.iter().map(|r| r.firearm.id.as_str()).collect::<Vec<_>>()}),
-            ));
-            audit::queue(c, &actor.audit_actor(), entries)?;
-            let firearms: Vec<ImportedRow> = numbers
-                .into_iter()
-                .zip(regs)
-                .map(|(row, r)| ImportedRow {
-                    row,
-                    id: r.firearm.id,
-                })
-                .collect();
-            let rejected = errors
-                .iter()
-                .map(|e| e.row)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
-            Ok(ImportReport {
-                mode: if partial { "partial" } else { "all" },
-                received,
-                imported: firearms.len(),
-                rejected,
-                firearms,
-                errors,
-            })
+            record(c, &actor, good, errors, received, partial)
         })
     })
     .await

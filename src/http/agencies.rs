@@ -11,7 +11,7 @@ use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, agencies::AgencyRow};
 use crate::domain::{AgencyKind, AgencyName, CountryCode};
 use crate::error::{checked, AppError, AppResult, Validator};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -18,14 +18,14 @@ use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult, Validator};
 use crate::http::pagination::Page;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 fn require_auditor(user: &AuthUser) -> AppResult<()> {
     policy::require(user, Action::ReadAudit)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Actor {
+pub struct ActorView {
     pub user_id: Option<String>,
     pub username: Option<String>,
     pub agency_id: Option<String>,
@@ -35,7 +35,7 @@ pub struct Actor {
 pub struct EntryView {
     pub seq: i64,
     pub at: DateTime<Utc>,
-    pub actor: Actor,
+    pub actor: ActorView,
     pub action: String,
     pub target: String,
     pub request_id: String,
@@ -52,7 +52,7 @@ impl From<EntryRow> for EntryView {
         Self {
             seq: r.seq.unwrap_or(-1),
             at: r.at.and_utc(),
-            actor: Actor {
+            actor: ActorView {
                 user_id: r.actor_user_id,
                 username: r.actor_username,
                 agency_id: r.actor_agency_id,

@@ -6,7 +6,7 @@ use crate::accounts::passwords;
 use crate::auth::{login, AuthUser};
 use crate::domain::Password;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,8 +69,16 @@ pub async fn login(
 ) -> AppResult<web::Json<TokenResponse>> {
     let ApiJson(body) = body;
     let ip = client_ip(&req, state.settings.trust_forwarded_for);
-    let request_id = crate::auth::extractor::request_id(&req);
-    let issued = login::login(&state, &body.username, body.password, ip, request_id).await?;
+    let request_id = super::extract::request_id(&req);
+    let issued = login::login(
+        &state.pool,
+        &state.tokens,
+        &body.username,
+        body.password,
+        ip,
+        request_id,
+    )
+    .await?;
     Ok(web::Json(TokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer",

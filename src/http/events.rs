@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::json::ApiJson;
 use super::{etag, if_match, parse_id};
 use crate::audit::reads;
+use crate::auth::Recorder;
 use crate::auth::{self, Caller};
 use crate::db::firearms::EventRow;
 use crate::domain::firearm::{parse_label, parse_occurred_at};
@@ -15,8 +16,7 @@ use crate::error::{checked, AppError, AppResult, Validator};
 use crate::events::input::EventInput;
 use crate::events::{self, input, BatchDestruction};
 use crate::firearms::view::FirearmView;
-use crate::firearms::Actor;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordedBy {
@@ -100,7 +100,7 @@ pub async fn record(
     // Parsed here, refused only once the caller is known to be a registrar.
     let request = event_request(&id, &req, body.0);
     let (event, firearm) = auth::run_as(&state.pool, caller, move |c, user| {
-        let actor = Actor::registrar(user)?;
+        let actor = Recorder::registrar(user)?;
         let (id, expected, input) = request?;
         events::record(c, &actor, &id, expected, input)
     })
@@ -306,7 +306,7 @@ pub async fn destroy(
 ) -> AppResult<HttpResponse> {
     let batch = body.0.parse();
     let (id, count) = auth::run_as(&state.pool, caller, move |c, user| {
-        let actor = Actor::registrar(user)?;
+        let actor = Recorder::registrar(user)?;
         events::destroy(c, &actor, batch?)
     })
     .await?;

@@ -10,14 +10,15 @@ use super::pagination::{Page, PageQuery};
 use super::{created, parse_id, with_etag};
 use crate::audit::reads;
 use crate::auth::policy::{self, Action};
+use crate::auth::Recorder;
 use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, firearms::Filters};
 use crate::domain::{text, Category, CountryCode, Status};
 use crate::error::{AppError, AppResult};
 use crate::firearms::import::{read_rows, ChannelReader, Format, IMPORT_LIMIT};
 use crate::firearms::view::FirearmView;
-use crate::firearms::{self, Actor, ImportReport, RegisterFirearm};
-use crate::state::AppState;
+use crate::firearms::{self, ImportReport, RegisterFirearm};
+use crate::http::state::AppState;
 
 /// Registers a firearm; the caller's agency becomes responsible for it.
 #[utoipa::path(post, path = "/v1/firearms", tag = "firearms", request_body = RegisterFirearm,
@@ -36,7 +37,7 @@ pub async fn register(
     // Parsed here, refused only once the caller is known to be a registrar.
     let new = body.0.parse(Utc::now()).map_err(AppError::Validation);
     let row = auth::run_as(&state.pool, caller, move |c, user| {
-        let actor = Actor::registrar(user)?;
+        let actor = Recorder::registrar(user)?;
         firearms::register(c, &actor, new?)
     })
     .await?;
@@ -121,7 +122,7 @@ impl FirearmQuery {
             responsible_agency_id: filter(
                 self.responsible_agency_id.as_deref(),
                 "responsible_agency_id",
-                firearms::input::parse_uuid,
+                crate::input::parse_uuid,
             )?,
         })
     }
@@ -182,7 +183,7 @@ pub async fn import(
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let actor = Actor::registrar(&user)?;
+    let actor = Recorder::registrar(&user)?;
     let partial = match query.mode.as_deref() {
         None | Some("all") => false,
         Some("partial") => true,

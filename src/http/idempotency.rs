@@ -14,11 +14,11 @@ use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+use super::extract::caller;
 use super::json::read_body;
-use crate::auth::extractor::caller;
 use crate::db::{self, idempotency as store, idempotency::KeyRef};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 /// Bulk imports are the largest bodies the registry takes.
@@ -70,36 +70,17 @@ pub async fn idempotency(
         Err(e) => return Ok(error(req, e)),
     };
     let path = req.uri().to_string();
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let mut hasher = Sha256::new();
-    for part in [req.method().as_str(), path.as_str(), content_type.as_str()] {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    hasher.update(&body);
-    let hash = hex::encode(hasher.finalize());
-
-    let (scope, key2, method, path2, hash2) = (
-        user_id.clone(),
-        key.clone(),
-        req.method().to_string(),
-        path.clone(),
-        hash,
-    );
+    let hash = request_hash(&req, &path, &body);
+    let (scope, method, reserved_key) = (user_id.clone(), req.method().to_string(), key.clone());
     // The account is checked before anything is replayed: a disabled
     // user's retry is refused like any other request of theirs.
     let reserved = db::run(&state.pool, move |c| {
         caller.account(c)?;
         let k = KeyRef {
             scope: &scope,
-            key: &key2,
+            key: &reserved_key,
         };
-        store::reserve(c, &k, &method, &path2, &hash2, db::now())
+        store::reserve(c, &k, &method, &path, &hash, db::now())
     })
     .await;
     match reserved {
@@ -128,6 +109,23 @@ pub async fn idempotency(
             finish(&state, user_id, key, res).await
         }
     }
+}
+
+/// What identifies a request for replay: method, path, content type and
+/// body, hashed.
+fn request_hash(req: &ServiceRequest, path: &str, body: &[u8]) -> String {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut hasher = Sha256::new();
+    for part in [req.method().as_str(), path, content_type] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher.update(body);
+    hex::encode(hasher.finalize())
 }
 
 fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {

@@ -55,25 +55,9 @@ pub async fn read_body(mut payload: Payload, limit: usize) -> Result<web::Bytes,
     Ok(buf.freeze())
 }
 
-/// Names the field a deserialisation error is about. serde reports a
-/// missing field at its parent, so the name is taken from the message.
+/// Names the field a deserialisation error is about.
 pub fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    let message = e.inner().to_string();
-    let mut field = e.path().to_string();
-    if field == "." {
-        field = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-            .unwrap_or("body")
-            .to_string();
-    }
-    // Drop serde's " at line 1 column 9" suffix: the field says where.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
-    FieldError::new(field, message)
+    FieldError::from_path(e)
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

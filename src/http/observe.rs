@@ -10,7 +10,7 @@ use actix_web::{web, Error, HttpMessage};
 use std::time::Instant;
 use tracing::Instrument;
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

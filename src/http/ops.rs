@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::metrics::PoolUse;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Status {

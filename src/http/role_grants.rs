@@ -11,8 +11,8 @@ use crate::accounts::grants;
 use crate::auth::AuthUser;
 use crate::db::role_grants::{GrantRow, APPROVED, PENDING, REJECTED};
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::http::users::stored_roles;
-use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct GrantView {

@@ -2,6 +2,7 @@ use actix_web::web;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::events::RecordedBy;
 use super::pagination::{Page, PageQuery};
 use crate::auth::policy::{self, Action};
 use crate::auth::{self, AuthUser, Caller};
@@ -9,8 +10,8 @@ use crate::db;
 use crate::domain::trace::{Pattern, PatternError};
 use crate::error::{AppError, AppResult, Validator};
 use crate::firearms::view::FirearmView;
-use crate::state::AppState;
-use crate::trace::{self, Match, Notification, RawAttributes, TraceQuery};
+use crate::http::state::AppState;
+use crate::trace::{self, Match, RawAttributes, TraceQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +173,18 @@ pub async fn trace(
     Ok(web::Json(TraceResult { matches, truncated }))
 }
 
+/// A trace of one of the agency's lost or stolen firearms.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notification {
+    pub id: String,
+    pub firearm_id: String,
+    pub kind: String,
+    pub traced_at: chrono::DateTime<chrono::Utc>,
+    pub traced_by: RecordedBy,
+    #[schema(value_type = Object)]
+    pub query: serde_json::Value,
+}
+
 /// Who traced the caller's agency's lost or stolen firearms, when, and
 /// from which agency (tracers and registrars).
 #[utoipa::path(get, path = "/v1/notifications", tag = "tracing", security(("bearer" = [])),
@@ -196,7 +209,7 @@ pub async fn notifications(
         |r| {
             Ok(Notification {
                 traced_at: r.created_at.and_utc(),
-                traced_by: crate::http::events::RecordedBy {
+                traced_by: RecordedBy {
                     user_id: r.traced_by_user_id,
                     username: r.traced_by_username,
                     agency_id: r.traced_by_agency_id,

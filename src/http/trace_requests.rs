@@ -9,7 +9,7 @@ use super::{created, parse_id, with_etag};
 use crate::auth::AuthUser;
 use crate::db::trace_requests::TraceRequestRow;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::http::state::AppState;
 use crate::trace::requests::{self, CreateRequest, Party, RequestStatus, RespondRequest};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

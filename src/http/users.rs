@@ -11,7 +11,7 @@ use crate::auth::AuthUser;
 use crate::db::{self, role_grants::GrantRow, users::UserRow};
 use crate::domain::{Password, Roles, Username};
 use crate::error::{checked, AppError, AppResult, Validator};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

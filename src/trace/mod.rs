@@ -5,7 +5,6 @@
 
 pub mod requests;
 
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -212,17 +211,6 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
         truncated = true;
     }
     Ok((matches, truncated))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Notification {
-    pub id: String,
-    pub firearm_id: String,
-    pub kind: String,
-    pub traced_at: chrono::DateTime<chrono::Utc>,
-    pub traced_by: crate::http::events::RecordedBy,
-    #[schema(value_type = Object)]
-    pub query: Value,
 }
 
 /// Records a query in the audit log, with its parameters as given and the

@@ -17,10 +17,10 @@ use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
 use crate::db::trace_requests::{Mailbox, TraceRequestRow};
 use crate::db::{self, DbConn, Pool};
-use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at};
+use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at, Holder};
 use crate::domain::trace::{Pattern, PatternError};
 use crate::error::{checked, AppError, AppResult, Validator};
-use crate::firearms::input::{parse_holder, parse_uuid, HolderInput};
+use crate::input::{parse_holder, parse_uuid, HolderInput};
 
 crate::vocabulary!(Urgency { Normal => "normal", Urgent => "urgent" });
 crate::vocabulary!(RequestStatus { Open => "open", Acknowledged => "acknowledged", Answered => "answered" });
@@ -103,6 +103,34 @@ struct Checked {
     query: TraceQuery,
 }
 
+/// A deadline for the answer: an RFC 3339 time in the future.
+fn parse_respond_by(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 time".to_string())?;
+    if t <= now {
+        return Err("must be in the future".into());
+    }
+    Ok(t)
+}
+
+fn check_circumstances(v: &mut Validator, c: &Circumstances, now: DateTime<Utc>) {
+    if let Some(t) = &c.seized_at {
+        v.check("circumstances.seized_at", parse_occurred_at(t, now));
+    }
+    if let Some(l) = &c.location {
+        v.check("circumstances.location", parse_label(l));
+    }
+    for (name, raw) in [
+        ("circumstances.context", &c.context),
+        ("circumstances.description", &c.description),
+    ] {
+        if let Some(r) = raw {
+            v.check(name, parse_notes(r));
+        }
+    }
+}
+
 fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
     let mut v = Validator::new();
     let to = v.check("to_agency_id", parse_uuid(&req.to_agency_id));
@@ -110,21 +138,10 @@ fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
         "urgency",
         Urgency::parse(req.urgency.as_deref().unwrap_or("normal")),
     );
-    let respond_by = req.respond_by.as_deref().and_then(|r| {
-        v.check(
-            "respond_by",
-            DateTime::parse_from_rfc3339(r)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| "must be an RFC 3339 time".to_string())
-                .and_then(|t| {
-                    if t <= now {
-                        Err("must be in the future".to_string())
-                    } else {
-                        Ok(t)
-                    }
-                }),
-        )
-    });
+    let respond_by = req
+        .respond_by
+        .as_deref()
+        .and_then(|r| v.check("respond_by", parse_respond_by(r, now)));
     let f = &req.firearm;
     let mut query = TraceQuery {
         limit: 20,
@@ -160,21 +177,7 @@ fn check(req: CreateRequest, now: DateTime<Utc>) -> AppResult<Checked> {
             "must give the serial number or a marking as read",
         );
     }
-    let c = &req.circumstances;
-    if let Some(t) = &c.seized_at {
-        v.check("circumstances.seized_at", parse_occurred_at(t, now));
-    }
-    if let Some(l) = &c.location {
-        v.check("circumstances.location", parse_label(l));
-    }
-    for (name, raw) in [
-        ("circumstances.context", &c.context),
-        ("circumstances.description", &c.description),
-    ] {
-        if let Some(r) = raw {
-            v.check(name, parse_notes(r));
-        }
-    }
+    check_circumstances(&mut v, &req.circumstances, now);
     v.finish()?;
     let marking = f.markings.iter().find_map(|m| Pattern::parse(&m.text).ok());
     Ok(Checked {
@@ -344,6 +347,59 @@ pub async fn acknowledge(pool: &Pool, user: &AuthUser, id: String) -> AppResult<
     .await
 }
 
+/// A response, checked.
+struct Answer {
+    outcome: Outcome,
+    firearm_id: Option<String>,
+    information: Option<String>,
+    holder: Option<Holder>,
+}
+
+impl Answer {
+    fn parse(req: &RespondRequest) -> AppResult<Self> {
+        let mut v = Validator::new();
+        let outcome = v.check("outcome", Outcome::parse(&req.outcome));
+        let firearm_id = req
+            .firearm_id
+            .as_deref()
+            .and_then(|f| v.check("firearm_id", parse_uuid(f)));
+        let information = req
+            .information
+            .as_deref()
+            .and_then(|i| v.check("information", parse_notes(i)))
+            .filter(|i| !i.is_empty());
+        let holder = req
+            .last_known_holder
+            .as_ref()
+            .and_then(|h| parse_holder(&mut v, "last_known_holder", h));
+        match outcome {
+            Some(Outcome::Declined)
+                if information.is_none()
+                    && req
+                        .information
+                        .as_deref()
+                        .is_none_or(|i| i.trim().is_empty()) =>
+            {
+                v.push(
+                    "information",
+                    "is required when declining: state the grounds",
+                );
+            }
+            Some(Outcome::Identified) if req.firearm_id.is_none() => {
+                v.push("firearm_id", "is required when identified")
+            }
+            _ => {}
+        }
+        v.finish()?;
+        Ok(Self {
+            outcome: checked(outcome)?,
+            firearm_id,
+            information,
+            holder,
+        })
+    }
+}
+
 pub async fn respond(
     pool: &Pool,
     user: &AuthUser,
@@ -351,41 +407,12 @@ pub async fn respond(
     req: RespondRequest,
 ) -> AppResult<TraceRequestRow> {
     tracer_agency(user)?;
-    let mut v = Validator::new();
-    let outcome = v.check("outcome", Outcome::parse(&req.outcome));
-    let firearm_id = req
-        .firearm_id
-        .as_deref()
-        .and_then(|f| v.check("firearm_id", parse_uuid(f)));
-    let information = req
-        .information
-        .as_deref()
-        .and_then(|i| v.check("information", parse_notes(i)))
-        .filter(|i| !i.is_empty());
-    let holder = req
-        .last_known_holder
-        .as_ref()
-        .and_then(|h| parse_holder(&mut v, "last_known_holder", h));
-    match outcome {
-        Some(Outcome::Declined)
-            if information.is_none()
-                && req
-                    .information
-                    .as_deref()
-                    .is_none_or(|i| i.trim().is_empty()) =>
-        {
-            v.push(
-                "information",
-                "is required when declining: state the grounds",
-            );
-        }
-        Some(Outcome::Identified) if req.firearm_id.is_none() => {
-            v.push("firearm_id", "is required when identified")
-        }
-        _ => {}
-    }
-    v.finish()?;
-    let outcome = checked(outcome)?;
+    let Answer {
+        outcome,
+        firearm_id,
+        information,
+        holder,
+    } = Answer::parse(&req)?;
     let (user, actor) = (user.clone(), user.audit_actor());
     db::run(pool, move |c| {
         db::write_tx(c, |c| {
@@ -406,7 +433,7 @@ pub async fn respond(
                 "outcome": outcome,
                 "firearm_id": firearm_id,
                 "information": information,
-                "last_known_holder": holder.as_ref().map(crate::firearms::holder_json),
+                "last_known_holder": holder.as_ref().map(Holder::to_json),
                 "responded_at": content::time(&now),
                 "responded_by": user.id,
             });

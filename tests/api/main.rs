@@ -15,6 +15,7 @@ mod migrations;
 mod policy;
 mod reads;
 mod service;
+mod structure;
 mod trace;
 mod trace_requests;
 mod trust;

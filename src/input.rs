@@ -1,0 +1,108 @@
+//! What requests give for holders and markings, and its parsing into
+//! checked domain values: shared by registration (`firearms`) and events
+//! (`events`), which both take holders and markings.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::domain::firearm::{parse_label, parse_year};
+use crate::domain::{CountryCode, Holder, HolderKind, Marking, MarkingKind};
+use crate::error::Validator;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkingInput {
+    /// manufacture, import, state or other.
+    pub kind: String,
+    pub text: String,
+    pub country: Option<String>,
+    pub year: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolderInput {
+    /// agency, dealer, manufacturer, individual or other.
+    pub kind: String,
+    pub name: String,
+    /// A licence or registration number.
+    pub reference: Option<String>,
+    pub country: Option<String>,
+    /// Required when kind is agency, and must name a registered agency.
+    pub agency_id: Option<String>,
+}
+
+pub fn optional<T>(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    raw.and_then(|r| v.check(field, parse(r)))
+}
+
+pub fn parse_uuid(raw: &str) -> Result<String, String> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| "must be a UUID".to_string())
+}
+
+pub fn parse_holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<Holder> {
+    let kind = v.check(&format!("{field}.kind"), HolderKind::parse(&h.kind));
+    let name = v.check(&format!("{field}.name"), parse_label(&h.name));
+    let reference = optional(
+        v,
+        &format!("{field}.reference"),
+        h.reference.as_deref(),
+        parse_label,
+    );
+    let country = optional(
+        v,
+        &format!("{field}.country"),
+        h.country.as_deref(),
+        CountryCode::parse,
+    );
+    let agency_field = format!("{field}.agency_id");
+    let agency_id = optional(v, &agency_field, h.agency_id.as_deref(), parse_uuid);
+    match (kind, &agency_id) {
+        (Some(HolderKind::Agency), None) if h.agency_id.is_none() => {
+            v.push(&agency_field, "is required when kind is agency");
+        }
+        (Some(k), Some(_)) if k != HolderKind::Agency => {
+            v.push(&agency_field, "is only for holders of kind agency");
+        }
+        _ => {}
+    }
+    Some(Holder {
+        kind: kind?,
+        name: name?,
+        reference,
+        country,
+        agency_id,
+    })
+}
+
+pub fn parse_marking(
+    v: &mut Validator,
+    field: &str,
+    m: &MarkingInput,
+    now: DateTime<Utc>,
+) -> Option<Marking> {
+    let kind = v.check(&format!("{field}.kind"), MarkingKind::parse(&m.kind));
+    let text = v.check(&format!("{field}.text"), parse_label(&m.text));
+    let country = optional(
+        v,
+        &format!("{field}.country"),
+        m.country.as_deref(),
+        CountryCode::parse,
+    );
+    let year = m
+        .year
+        .and_then(|y| v.check(&format!("{field}.year"), parse_year(y, now)));
+    Some(Marking {
+        kind: kind?,
+        text: text?,
+        country,
+        year,
+    })
+}
