@@ -9,7 +9,7 @@ use super::input::{Action, Change, EventInput};
 use crate::auth::Recorder;
 use crate::db::firearms::FirearmRow;
 use crate::domain::lifecycle::{allowed_events, transition};
-use crate::domain::{text, EventType, Holder, HolderKind, Status};
+use crate::domain::{text, EventType, Holder, HolderKind, Marking, Status};
 use crate::error::{AppError, AppResult};
 
 /// The firearm after the event, the event's details, and any new marking
@@ -75,6 +75,164 @@ fn custodian_after(to: &Holder, owner: &Holder) -> Option<Value> {
     }
 }
 
+/// The holders of a firearm before an event.
+struct Holders {
+    owner: Holder,
+    custodian: Option<Holder>,
+    /// Who has it in hand: the custodian, or else the owner.
+    holding: Holder,
+}
+
+impl Holders {
+    fn of(row: &FirearmRow) -> AppResult<Self> {
+        let owner: Holder = stored(&row.owner)?;
+        let custodian: Option<Holder> = row.custodian.as_deref().map(stored).transpose()?;
+        let holding = custodian.clone().unwrap_or_else(|| owner.clone());
+        Ok(Self {
+            owner,
+            custodian,
+            holding,
+        })
+    }
+}
+
+/// The firearm as the event leaves it, and the details the history keeps,
+/// as they are built.
+struct Draft {
+    new: FirearmRow,
+    details: Map<String, Value>,
+    new_marking: Option<(String, String)>,
+    serial_changed: bool,
+}
+
+impl Draft {
+    fn put(&mut self, key: &str, value: Value) {
+        self.details.insert(key.into(), value);
+    }
+
+    /// Moves the responsibility for the firearm to `agency`, noting it.
+    fn responsible(&mut self, agency: &str) {
+        if self.new.responsible_agency_id != agency {
+            let change = json!({"old": self.new.responsible_agency_id, "new": agency});
+            self.put("responsible_agency_id", change);
+            self.new.responsible_agency_id = agency.to_string();
+        }
+    }
+
+    /// Hands the firearm from `from` to `to`, who keeps it for the owner.
+    fn hand_over(&mut self, from: &Holder, to: &Holder, owner: &Holder) {
+        self.put("from", from.to_json());
+        self.put("to", to.to_json());
+        self.new.custodian = custodian_after(to, owner).map(|c| c.to_string());
+    }
+
+    fn add_marking(&mut self, row: &FirearmRow, marking: &Marking) -> AppResult<()> {
+        self.new.markings = append(&row.markings, json!(marking))?;
+        self.new_marking = Some((marking.kind.to_string(), marking.text.clone()));
+        Ok(())
+    }
+}
+
+/// The events that move the firearm from one holder to another.
+fn move_holder(d: &mut Draft, h: &Holders, action: &Action, actor: &Recorder) -> AppResult<()> {
+    match action {
+        Action::OwnershipTransfer { to, authorization } => {
+            if to.same_party(&h.owner) {
+                return Err(same_holder_error("is already the owner of this firearm"));
+            }
+            d.put("from", h.owner.to_json());
+            d.put("to", to.to_json());
+            d.put(
+                "previous_custodian",
+                json!(h.custodian.as_ref().map(Holder::to_json)),
+            );
+            d.put("authorization", json!(authorization));
+            d.new.owner = to.to_json().to_string();
+            d.new.custodian = None;
+            if let (HolderKind::Agency, Some(agency)) = (to.kind, &to.agency_id) {
+                d.responsible(agency);
+            }
+        }
+        Action::CustodyTransfer { to, reason } => {
+            if to.same_party(&h.holding) {
+                return Err(same_holder_error("already holds this firearm"));
+            }
+            d.hand_over(&h.holding, to, &h.owner);
+            d.put("reason", json!(reason));
+        }
+        Action::Recovered { to: Some(to) } => d.hand_over(&h.holding, to, &h.owner),
+        Action::Seized { case_reference, to } => {
+            d.put("case_reference", json!(case_reference));
+            d.hand_over(&h.holding, to, &h.owner);
+            d.responsible(&actor.agency_id);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The events that leave the holders as they are and record facts.
+fn record_facts(d: &mut Draft, row: &FirearmRow, action: &Action) -> AppResult<()> {
+    match action {
+        Action::Export {
+            to_country,
+            licence_number,
+            end_user_certificate,
+        } => {
+            d.put("to_country", json!(to_country));
+            d.put("licence_number", json!(licence_number));
+            d.put("end_user_certificate", json!(end_user_certificate));
+        }
+        Action::Import {
+            from_country,
+            licence_number,
+            marking,
+        } => {
+            d.put("from_country", json!(from_country));
+            d.put("licence_number", json!(licence_number));
+            d.put("marking", json!(marking));
+            if let Some(m) = marking {
+                d.add_marking(row, m)?;
+            }
+        }
+        Action::MarkingAdded { marking } => {
+            d.put("marking", json!(marking));
+            d.add_marking(row, marking)?;
+        }
+        Action::ReportedLost { report_reference } | Action::ReportedStolen { report_reference } => {
+            d.put("report_reference", json!(report_reference));
+        }
+        Action::Deactivated {
+            method,
+            certificate_reference,
+        } => {
+            d.put("method", json!(method));
+            d.put("certificate_reference", json!(certificate_reference));
+        }
+        Action::Destroyed {
+            method,
+            certificate_reference,
+            witnesses,
+        } => {
+            d.put("method", json!(method));
+            d.put("certificate_reference", json!(certificate_reference));
+            d.put("witnesses", json!(witnesses));
+        }
+        Action::Correction { changes, reason } => {
+            let mut diff = Map::new();
+            for change in changes {
+                let (field, old, new_value) = correct(&mut d.new, change);
+                d.serial_changed |= field == "serial_number";
+                diff.insert(field.into(), json!({"old": old, "new": new_value}));
+            }
+            d.put("changes", Value::Object(diff));
+            d.put("reason", json!(reason));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 pub fn apply(
     row: &FirearmRow,
     actor: &Recorder,
@@ -84,130 +242,25 @@ pub fn apply(
     let event = input.action.event_type();
     check_may_record(row, actor, event)?;
     let (status, next) = next_status(row, event)?;
-    let owner: Holder = stored(&row.owner)?;
-    let custodian: Option<Holder> = row.custodian.as_deref().map(stored).transpose()?;
-    let holding = custodian.clone().unwrap_or_else(|| owner.clone());
-    let mut new = row.clone();
-    let mut details = Map::new();
-    let mut new_marking = None;
-    let mut serial_changed = false;
-    let responsible = |new: &mut FirearmRow, details: &mut Map<String, Value>, agency: &str| {
-        if new.responsible_agency_id != agency {
-            details.insert(
-                "responsible_agency_id".into(),
-                json!({"old": new.responsible_agency_id, "new": agency}),
-            );
-            new.responsible_agency_id = agency.to_string();
-        }
+    let holders = Holders::of(row)?;
+    let mut d = Draft {
+        new: row.clone(),
+        details: Map::new(),
+        new_marking: None,
+        serial_changed: false,
     };
-    match &input.action {
-        Action::OwnershipTransfer { to, authorization } => {
-            if to.same_party(&owner) {
-                return Err(same_holder_error("is already the owner of this firearm"));
-            }
-            details.insert("from".into(), owner.to_json());
-            details.insert("to".into(), to.to_json());
-            details.insert(
-                "previous_custodian".into(),
-                json!(custodian.as_ref().map(Holder::to_json)),
-            );
-            details.insert("authorization".into(), json!(authorization));
-            new.owner = to.to_json().to_string();
-            new.custodian = None;
-            if let (HolderKind::Agency, Some(agency)) = (to.kind, &to.agency_id) {
-                responsible(&mut new, &mut details, agency);
-            }
-        }
-        Action::CustodyTransfer { to, reason } => {
-            if to.same_party(&holding) {
-                return Err(same_holder_error("already holds this firearm"));
-            }
-            details.insert("from".into(), holding.to_json());
-            details.insert("to".into(), to.to_json());
-            details.insert("reason".into(), json!(reason));
-            new.custodian = custodian_after(to, &owner).map(|c| c.to_string());
-        }
-        Action::Export {
-            to_country,
-            licence_number,
-            end_user_certificate,
-        } => {
-            details.insert("to_country".into(), json!(to_country));
-            details.insert("licence_number".into(), json!(licence_number));
-            details.insert("end_user_certificate".into(), json!(end_user_certificate));
-        }
-        Action::Import {
-            from_country,
-            licence_number,
-            marking,
-        } => {
-            details.insert("from_country".into(), json!(from_country));
-            details.insert("licence_number".into(), json!(licence_number));
-            details.insert("marking".into(), json!(marking));
-            if let Some(m) = marking {
-                new.markings = append(&row.markings, json!(m))?;
-                new_marking = Some((m.kind.to_string(), m.text.clone()));
-            }
-        }
-        Action::MarkingAdded { marking } => {
-            details.insert("marking".into(), json!(marking));
-            new.markings = append(&row.markings, json!(marking))?;
-            new_marking = Some((marking.kind.to_string(), marking.text.clone()));
-        }
-        Action::ReportedLost { report_reference } | Action::ReportedStolen { report_reference } => {
-            details.insert("report_reference".into(), json!(report_reference));
-        }
-        Action::Recovered { to } => {
-            if let Some(to) = to {
-                details.insert("from".into(), holding.to_json());
-                details.insert("to".into(), to.to_json());
-                new.custodian = custodian_after(to, &owner).map(|c| c.to_string());
-            }
-        }
-        Action::Seized { case_reference, to } => {
-            details.insert("case_reference".into(), json!(case_reference));
-            details.insert("from".into(), holding.to_json());
-            details.insert("to".into(), to.to_json());
-            new.custodian = custodian_after(to, &owner).map(|c| c.to_string());
-            responsible(&mut new, &mut details, &actor.agency_id);
-        }
-        Action::Deactivated {
-            method,
-            certificate_reference,
-        } => {
-            details.insert("method".into(), json!(method));
-            details.insert("certificate_reference".into(), json!(certificate_reference));
-        }
-        Action::Destroyed {
-            method,
-            certificate_reference,
-            witnesses,
-        } => {
-            details.insert("method".into(), json!(method));
-            details.insert("certificate_reference".into(), json!(certificate_reference));
-            details.insert("witnesses".into(), json!(witnesses));
-        }
-        Action::Correction { changes, reason } => {
-            let mut diff = Map::new();
-            for change in changes {
-                let (field, old, new_value) = correct(&mut new, change);
-                serial_changed |= field == "serial_number";
-                diff.insert(field.into(), json!({"old": old, "new": new_value}));
-            }
-            details.insert("changes".into(), Value::Object(diff));
-            details.insert("reason".into(), json!(reason));
-        }
-    }
+    move_holder(&mut d, &holders, &input.action, actor)?;
+    record_facts(&mut d, row, &input.action)?;
     if next != status {
-        details.insert("status".into(), json!({"old": status, "new": next}));
+        d.put("status", json!({"old": status, "new": next}));
     }
-    new.status = next.to_string();
-    new.updated_at = now;
+    d.new.status = next.to_string();
+    d.new.updated_at = now;
     Ok(Applied {
-        row: new,
-        details: Value::Object(details),
-        new_marking,
-        serial_changed,
+        row: d.new,
+        details: Value::Object(d.details),
+        new_marking: d.new_marking,
+        serial_changed: d.serial_changed,
     })
 }
 
