@@ -1,6 +1,7 @@
-//! Parsed value types. A value of one of these types is valid by
-//! construction: handlers parse request fields into them at the edge, and
-//! nothing past the edge re-checks.
+//! Parsed value types and pure rules. A value of one of these types is
+//! valid by construction: request fields are parsed into them at the edge
+//! (`input`, the capability modules' input parsers), and nothing past the
+//! edge re-checks. No database and no HTTP here.
 
 pub mod agency;
 pub mod country;

@@ -119,6 +119,17 @@ pub struct EventInput {
     pub action: Action,
 }
 
+impl EventInput {
+    /// Where, under which reference, with which notes.
+    pub fn context(&self) -> super::EventContext {
+        super::EventContext {
+            location: self.location.clone(),
+            reference: self.reference.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OwnershipRaw {

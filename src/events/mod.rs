@@ -21,13 +21,22 @@ use crate::domain::{DestructionMethod, EventType, Status};
 use crate::error::{AppError, AppResult, FieldError};
 use input::EventInput;
 
+/// Where and under which reference an event happened, and free notes:
+/// shown in every custody history, whatever the event's type.
+#[derive(Debug, Clone, Default)]
+pub struct EventContext {
+    pub location: Option<String>,
+    pub reference: Option<String>,
+    pub notes: Option<String>,
+}
+
 pub(crate) fn event_row(
     firearm: &FirearmRow,
     actor: &Recorder,
     event_type: EventType,
     occurred_at: Option<DateTime<Utc>>,
     details: Value,
-    common: (Option<String>, Option<String>, Option<String>),
+    context: EventContext,
 ) -> EventRow {
     let recorded_at = db::now();
     EventRow {
@@ -43,9 +52,9 @@ pub(crate) fn event_row(
         recorded_by_username: actor.username.clone(),
         recorded_by_agency_id: Some(actor.agency_id.clone()),
         details: details.to_string(),
-        location: common.0,
-        reference: common.1,
-        notes: common.2,
+        location: context.location,
+        reference: context.reference,
+        notes: context.notes,
     }
 }
 
@@ -77,7 +86,7 @@ pub fn record(
             input.action.event_type(),
             input.occurred_at,
             applied.details,
-            (input.location, input.reference, input.notes),
+            input.context(),
         );
         db::firearms::apply_change(c, &applied.row, &event)?;
         crate::audit::queue(
@@ -270,11 +279,11 @@ pub fn destroy(
                 EventType::Destroyed,
                 batch.occurred_at,
                 details,
-                (
-                    batch.location.clone(),
-                    batch.certificate_reference.clone(),
-                    None,
-                ),
+                EventContext {
+                    location: batch.location.clone(),
+                    reference: batch.certificate_reference.clone(),
+                    notes: None,
+                },
             ));
         }
         let record = DestructionInsertForm {

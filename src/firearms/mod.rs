@@ -32,8 +32,8 @@ pub struct Prepared {
 /// Builds the rows one registration writes: the firearm, its identifiers
 /// (serial, component serials, marking texts), its `registered` event, and
 /// the events of any history it brings, each applied as if recorded then.
-pub fn registration(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> AppResult<Prepared> {
-    let mut reg = registered(actor, new, now);
+pub fn prepare(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> AppResult<Prepared> {
+    let mut reg = first_rows(actor, new, now);
     let mut audit = vec![audit::firearm_change(&reg.firearm, &reg.events[0])];
     for (i, input) in new.history.iter().enumerate() {
         let mut firearm = reg.firearm.clone();
@@ -46,11 +46,7 @@ pub fn registration(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> A
             input.action.event_type(),
             input.occurred_at,
             applied.details,
-            (
-                input.location.clone(),
-                input.reference.clone(),
-                input.notes.clone(),
-            ),
+            input.context(),
         );
         if let Some((kind, text)) = applied.new_marking {
             let position = reg.identifiers.len();
@@ -115,7 +111,9 @@ fn identifiers(id: &str, new: &NewFirearm) -> Vec<IdentifierInsertForm> {
     identifiers
 }
 
-fn registered(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
+/// The rows of a registration without its history: the firearm, its
+/// identifiers, and its `registered` event.
+fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
     let id = db::new_id();
     let recorded_at = db::now();
     let markings = json!(new.markings);
@@ -227,7 +225,7 @@ fn duplicate(existing_id: &str) -> AppError {
 /// Registers one firearm for the actor's agency, with its `registered`
 /// event, in one transaction.
 pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResult<FirearmRow> {
-    let Prepared { rows, audit } = registration(actor, &new, Utc::now())?;
+    let Prepared { rows, audit } = prepare(actor, &new, Utc::now())?;
     let written = db::write_tx(conn, |c| {
         let errors = check_agencies(c, &new, &mut HashMap::new())?;
         if !errors.is_empty() {
@@ -398,7 +396,7 @@ fn sort_rows(
             errors.extend(row_errors(row, problems));
             continue;
         }
-        match registration(actor, &new, now) {
+        match prepare(actor, &new, now) {
             Ok(prepared) => good.push(Candidate { row, prepared }),
             Err(e) => errors.extend(row_errors(row, history_errors(e))),
         }

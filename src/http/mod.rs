@@ -1,5 +1,7 @@
-//! The HTTP surface. Every route is listed in [`routes`]; handlers stay thin
-//! and call `accounts`, `auth` and `db`.
+//! The HTTP surface. Every route is listed in [`routes`]; handlers stay thin:
+//! they parse the request's form, then call the capability modules
+//! (`accounts`, `firearms`, `events`, `trace`) or `auth::run_as` with a plain
+//! function on a connection, and render the answer.
 
 pub mod agencies;
 pub mod audit;
