@@ -151,13 +151,23 @@ const CSV_HEADER: [&str; 14] = [
     "firearm_id",
 ];
 
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
+/// carriage return first) is prefixed with `'`, as OWASP's CSV injection
+/// advice says: the text stays readable and is never executed.
+pub fn csv_cell(text: String) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text,
+    }
+}
+
 fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::internal(e);
     w.write_record(CSV_HEADER).map_err(fail)?;
     for e in events {
         let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-        w.write_record([
+        let record = [
             e.sequence.to_string(),
             e.kind.clone(),
             time(&e.occurred_at),
@@ -172,8 +182,8 @@ fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
             e.audit_seq.map(|s| s.to_string()).unwrap_or_default(),
             e.id.clone(),
             firearm_id.to_string(),
-        ])
-        .map_err(fail)?;
+        ];
+        w.write_record(record.map(csv_cell)).map_err(fail)?;
     }
     w.into_inner()
         .map_err(|e| AppError::internal(e.to_string()))
@@ -311,4 +321,26 @@ pub async fn destroy(
     })
     .await?;
     Ok(HttpResponse::Created().json(DestructionResult { id, count }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_are_prefixed_and_others_kept() {
+        for (given, shown) in [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("plain", "plain"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(csv_cell(given.to_string()), shown);
+        }
+    }
 }

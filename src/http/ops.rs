@@ -26,11 +26,21 @@ pub async fn health() -> web::Json<Status> {
 #[utoipa::path(get, path = "/ready", tag = "service",
     responses((status = 200, body = Status), (status = 503, body = crate::http::Problem)))]
 pub async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<Status>> {
+    // The database's own error text is for the log, not for anyone who asks.
     db::run(&state.pool, |c| {
-        c.batch_execute("SELECT 1")
-            .map_err(|e| AppError::Unavailable(format!("database: {e}")))
+        c.batch_execute("SELECT 1").map_err(|e| {
+            tracing::warn!(error = %e, "readiness check: the database did not answer");
+            AppError::Unavailable("the database is not answering".into())
+        })
     })
-    .await?;
+    .await
+    .map_err(|e| match e {
+        AppError::Unavailable(_) => e,
+        other => {
+            tracing::warn!(error = %other, "readiness check failed");
+            AppError::Unavailable("the database is not answering".into())
+        }
+    })?;
     Ok(web::Json(Status { status: "ready" }))
 }
 

@@ -12,6 +12,7 @@ mod idempotency;
 mod import;
 mod lifecycle;
 mod migrations;
+mod output;
 mod policy;
 mod reads;
 mod service;

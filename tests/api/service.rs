@@ -193,6 +193,12 @@ fn ready_answers_503_when_the_database_is_gone() {
     let r = app.req("GET", "/ready").send();
     if app.db.as_ref().is_some_and(TestDb::is_postgres) {
         r.assert_problem(503, "service_unavailable");
+        // Whether it is ready, and nothing of the database's own words.
+        assert_eq!(
+            r.body["detail"], "the database is not answering",
+            "{}",
+            r.text
+        );
     } else {
         // Connections SQLite already holds keep their unlinked file, so the
         // pool may still answer; a fresh connection cannot.
