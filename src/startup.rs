@@ -84,8 +84,12 @@ impl Application {
         } else {
             sequencer::spawn(pool.clone(), audit.clone(), stop_sequencer.clone())?;
         }
-        let (reads, reads_writer) =
-            ReadLog::start(pool.clone(), stop_sequencer.clone(), settings.audit_reads)?;
+        let (reads, reads_writer) = ReadLog::start(
+            pool.clone(),
+            audit.clone(),
+            stop_sequencer.clone(),
+            settings.audit_reads,
+        )?;
         if !settings.audit_reads {
             tracing::warn!("reads are not recorded in the audit log (REGISTRY_AUDIT_READS=false)");
         }

@@ -4,8 +4,9 @@
 //! A read must not wait for a commit of its own: that would make every
 //! read cost a write's fsync (a trace ran at the rate of a commit). Its
 //! entry goes to a bounded queue in memory instead, and one thread writes
-//! the queue in batches, a transaction each, within [`WINDOW`] of the read.
-//! The sequencer then integrates them like any other entry. A crash can
+//! the queue in batches, a transaction each, within [`WINDOW`] of the read,
+//! straight into the tree: each entry is written once, with its seq, and
+//! the batch's nodes and signed head come with it. A crash can
 //! lose the entries of the reads answered in the last moments before it,
 //! which the contract allows (at most one second); a write's entry is
 //! never among them, since writes queue theirs in their own transaction.
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::sequencer::{self, AuditLog};
 use super::{entry_row, AuditActor, Entry};
 use crate::db::audit::EntryRow;
 use crate::db::{self, DbConn, Pool};
@@ -47,13 +49,14 @@ impl ReadLog {
     /// the log costs, never in service) reads are not recorded.
     pub fn start(
         pool: Pool,
+        log: Arc<AuditLog>,
         stop: Arc<AtomicBool>,
         enabled: bool,
     ) -> Result<(Arc<Self>, JoinHandle<()>), String> {
         let (sender, receiver) = mpsc::sync_channel(CAPACITY);
         let writer = std::thread::Builder::new()
             .name("audit-reads".into())
-            .spawn(move || run(&pool, &receiver, &stop))
+            .spawn(move || run(&pool, &log, &receiver, &stop))
             .map_err(|e| format!("cannot start the read log's thread: {e}"))?;
         Ok((Arc::new(Self { sender, enabled }), writer))
     }
@@ -72,7 +75,7 @@ impl ReadLog {
     }
 }
 
-fn run(pool: &Pool, receiver: &Receiver<EntryRow>, stop: &AtomicBool) {
+fn run(pool: &Pool, log: &AuditLog, receiver: &Receiver<EntryRow>, stop: &AtomicBool) {
     loop {
         let first = match receiver.recv_timeout(Duration::from_millis(100)) {
             Ok(row) => row,
@@ -87,20 +90,21 @@ fn run(pool: &Pool, receiver: &Receiver<EntryRow>, stop: &AtomicBool) {
                 Err(_) => break,
             }
         }
-        write(pool, &batch, stop);
+        write(pool, log, batch, stop);
     }
     // Stopping: what is still queued is written before the thread ends.
     let rest: Vec<EntryRow> = receiver.try_iter().collect();
     if !rest.is_empty() {
-        write(pool, &rest, stop);
+        write(pool, log, rest, stop);
     }
 }
 
-/// Writes a batch, retrying while the database is away; gives up only
-/// once the service is stopping and a last try failed.
-fn write(pool: &Pool, batch: &[EntryRow], stop: &AtomicBool) {
+/// Writes a batch straight into the tree (seqs, nodes, a signed head),
+/// retrying while the database is away; gives up only once the service is
+/// stopping and a last try failed.
+fn write(pool: &Pool, log: &AuditLog, mut batch: Vec<EntryRow>, stop: &AtomicBool) {
     loop {
-        match db::on_pooled(pool, |c| db::write_tx(c, |c| db::audit::queue(c, batch))) {
+        match db::on_pooled(pool, |c| sequencer::append(c, log, &mut batch)) {
             Ok(()) => return,
             Err(e) if stop.load(Ordering::Relaxed) => {
                 tracing::error!(error = %e, lost = batch.len(), "read entries could not be written at shutdown");

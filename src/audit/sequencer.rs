@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::merkle::{self, Hash, Nodes};
 use super::signing::{checkpoint_text, NoteKey};
-use crate::db::audit::{HeadRow, NodeRow};
+use crate::db::audit::{EntryRow, HeadRow, NodeRow};
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
 
@@ -96,43 +96,71 @@ pub fn integrate(conn: &mut DbConn, log: &AuditLog, max_batch: i64) -> AppResult
         if pending.is_empty() {
             return Ok(0);
         }
-        let mut fresh: HashMap<(u32, u64), Hash> = HashMap::new();
-        let mut rows = Vec::new();
         let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
         db::audit::set_seqs(c, size as i64, &ids)?;
-        for (i, (_, leaf_hex)) in pending.iter().enumerate() {
-            let seq = size + i as u64;
-            let leaf = parse_hash(leaf_hex)?;
-            let done = {
-                let nodes = StoredNodes {
-                    conn: RefCell::new(&mut *c),
-                    fresh: &fresh,
-                };
-                merkle::nodes_completed_by(seq, leaf, |lv, ix| nodes.node(lv, ix))
-                    .map_err(AppError::internal)?
-            };
-            for (level, idx, hash) in done {
-                fresh.insert((level, idx), hash);
-                rows.push(NodeRow {
-                    level: level as i32,
-                    idx: idx as i64,
-                    hash: hex::encode(hash),
-                });
-            }
+        let leaves = pending
+            .iter()
+            .map(|(_, leaf)| parse_hash(leaf))
+            .collect::<AppResult<Vec<_>>>()?;
+        extend(c, log, size, &leaves)?;
+        Ok(pending.len())
+    })
+}
+
+/// Appends entries that were never queued, with their seqs, in one
+/// transaction: what the read log writes, so a read's entry is one row
+/// written once rather than a row written and then updated.
+pub fn append(conn: &mut DbConn, log: &AuditLog, rows: &mut [EntryRow]) -> AppResult<()> {
+    db::write_tx(conn, |c| {
+        let size = db::audit::lock_state(c)? as u64;
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.seq = Some((size + i as u64) as i64);
         }
-        db::audit::insert_nodes(c, &rows)?;
-        let new_size = size + pending.len() as u64;
-        let root = {
+        db::audit::queue(c, rows)?;
+        let leaves = rows
+            .iter()
+            .map(|r| parse_hash(&r.leaf_hash))
+            .collect::<AppResult<Vec<_>>>()?;
+        extend(c, log, size, &leaves)
+    })
+}
+
+/// Grows the tree of `size` leaves by `leaves`: stores the nodes they
+/// complete, the new signed head and the new size. Inside the caller's
+/// transaction, which holds the state lock.
+fn extend(c: &mut DbConn, log: &AuditLog, size: u64, leaves: &[Hash]) -> AppResult<()> {
+    let mut fresh: HashMap<(u32, u64), Hash> = HashMap::new();
+    let mut rows = Vec::new();
+    for (i, leaf) in leaves.iter().enumerate() {
+        let seq = size + i as u64;
+        let done = {
             let nodes = StoredNodes {
                 conn: RefCell::new(&mut *c),
                 fresh: &fresh,
             };
-            merkle::root(&nodes, new_size).map_err(AppError::internal)?
+            merkle::nodes_completed_by(seq, *leaf, |lv, ix| nodes.node(lv, ix))
+                .map_err(AppError::internal)?
         };
-        store_head(c, log, new_size, &root)?;
-        db::audit::set_size(c, new_size as i64)?;
-        Ok(pending.len())
-    })
+        for (level, idx, hash) in done {
+            fresh.insert((level, idx), hash);
+            rows.push(NodeRow {
+                level: level as i32,
+                idx: idx as i64,
+                hash: hex::encode(hash),
+            });
+        }
+    }
+    db::audit::insert_nodes(c, &rows)?;
+    let new_size = size + leaves.len() as u64;
+    let root = {
+        let nodes = StoredNodes {
+            conn: RefCell::new(&mut *c),
+            fresh: &fresh,
+        };
+        merkle::root(&nodes, new_size).map_err(AppError::internal)?
+    };
+    store_head(c, log, new_size, &root)?;
+    db::audit::set_size(c, new_size as i64)
 }
 
 const MAX_BATCH: i64 = 2000;
