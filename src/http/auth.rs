@@ -5,7 +5,7 @@ use super::json::ApiJson;
 use crate::accounts::passwords;
 use crate::auth::{login, AuthUser};
 use crate::domain::Password;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Validator};
 use crate::http::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -61,6 +61,7 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "wrong username or password (the same answer either way)", body = crate::http::Problem),
+        (status = 422, description = "a username over 64 or a password over 1,024 characters; nothing is counted or logged", body = crate::http::Problem),
         (status = 429, description = "too many failures for this username or client", body = crate::http::Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -68,6 +69,17 @@ pub async fn login(
     body: ApiJson<LoginRequest>,
 ) -> AppResult<web::Json<TokenResponse>> {
     let ApiJson(body) = body;
+    // No account has a longer name or password, so such an attempt is
+    // refused before it is counted or logged: a stranger cannot fill the
+    // failure table or the audit log with megabytes of username.
+    let mut v = Validator::new();
+    if body.username.chars().count() > 64 {
+        v.push("username", "must be at most 64 characters");
+    }
+    if body.password.chars().count() > 1024 {
+        v.push("password", "must be at most 1024 characters");
+    }
+    v.finish()?;
     let ip = client_ip(&req, state.settings.trust_forwarded_for);
     let request_id = super::extract::request_id(&req);
     let issued = login::login(

@@ -256,3 +256,26 @@ fn a_generated_signing_key_is_private_and_kept_across_restarts() {
     let app = app.restart_with(|s| s.jwt_secret = None);
     assert_eq!(app.get("/v1/auth/me", &token).status, 200);
 }
+
+/// A hundred kilobytes of username is refused before it is counted or
+/// logged (a body over 1 MiB is refused before it is read at all).
+#[test]
+fn oversized_credentials_are_refused_without_writing_anything() {
+    let app = spawn();
+    let url = app.database_url.clone();
+    let entries = || sql_count(&url, "SELECT COUNT(*) AS n FROM audit_entries");
+    let failures = || sql_count(&url, "SELECT COUNT(*) AS n FROM login_failures");
+    let (before_entries, before_failures) = (entries(), failures());
+    let huge = "u".repeat(100_000);
+    for _ in 0..3 {
+        let r = app.login(&huge, "whatever password");
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "username");
+    }
+    app.login("admin", &"p".repeat(1025))
+        .assert_problem(422, "validation_failed");
+    assert_eq!(failures(), before_failures);
+    assert_eq!(entries(), before_entries);
+    // The right password still logs in: nothing was counted against it.
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).status, 200);
+}
