@@ -116,10 +116,6 @@ impl Caller {
         })
     }
 
-    pub fn purpose(&self) -> Option<&str> {
-        self.purpose.as_deref()
-    }
-
     /// Refuses a read that gives no `Registry-Purpose` where the registry
     /// is configured to require one.
     pub fn require_purpose(&self, required: bool) -> AppResult<()> {
