@@ -173,4 +173,56 @@ mod tests {
             serde_json::from_str(r#"{"a":{"d":[1,{"y":"é\n","z":0}],"c":null},"b":1}"#).unwrap();
         assert_eq!(digest(&a), digest(&reordered));
     }
+
+    /// The row a registration of this firearm wrote before the firearm was
+    /// typed, column for column as that code serialised it.
+    fn stored_row() -> FirearmRow {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+            .and_then(|d| d.and_hms_micro_opt(9, 30, 0, 123_456))
+            .unwrap();
+        FirearmRow {
+            id: "0192f5d2-7c1e-7000-8000-000000000001".into(),
+            category: "self_loading_pistol".into(),
+            manufacturer: "Glock".into(),
+            manufacturer_key: "GLOCK".into(),
+            model: Some("17".into()),
+            calibre: None,
+            country_of_manufacture: "AT".into(),
+            year_of_manufacture: Some(2019),
+            serial_number: "ab-1234".into(),
+            serial_normalized: "AB1234".into(),
+            markings: r#"[{"country":"GH","kind":"import","text":"GH 19","year":2020},{"kind":"state","text":"GPS"}]"#.into(),
+            components: r#"[{"kind":"slide","serial_number":"SL-9"},{"kind":"barrel","serial_number":null}]"#.into(),
+            status: "active".into(),
+            owner: r#"{"agency_id":"a1","country":"GH","kind":"agency","name":"Ghana Police Service","reference":null}"#.into(),
+            custodian: Some(r#"{"agency_id":null,"country":null,"kind":"individual","name":"K. Mensah","reference":"ID-77"}"#.into()),
+            responsible_agency_id: "a1".into(),
+            notes: Some("two\nlines".into()),
+            version: 3,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_typed_firearm_digests_as_its_stored_row_did() {
+        let row = stored_row();
+        let typed = crate::domain::Firearm::try_from(row.clone()).unwrap();
+        let written = FirearmRow::from(&typed);
+        // The digest an entry written before the firearm was typed holds.
+        let expected = "028acfce17925501b3cb07c24b942a0b5dfeb409d8f35adb124f54a38f2becb0";
+        assert_eq!(digest(&firearm(&row)), expected);
+        assert_eq!(digest(&firearm(&written)), expected);
+        assert_eq!(crate::domain::Firearm::try_from(written).unwrap(), typed);
+    }
+
+    #[test]
+    fn a_stored_firearm_that_does_not_parse_is_refused() {
+        let mut row = stored_row();
+        row.owner = "{}".into();
+        assert!(crate::domain::Firearm::try_from(row.clone()).is_err());
+        row = stored_row();
+        row.status = "misplaced".into();
+        assert!(crate::domain::Firearm::try_from(row).is_err());
+    }
 }

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use crate::db::audit::EntryRow;
 use crate::db::firearms::{EventRow, FirearmRow};
 use crate::db::{self, DbConn};
+use crate::domain::Firearm;
 use crate::error::AppResult;
 
 /// Who did it, and under which request.
@@ -147,14 +148,17 @@ pub fn entry_row(actor: &AuditActor, e: Entry, at: chrono::NaiveDateTime) -> Ent
 
 /// The entry of a change to a firearm: the history event it records, and
 /// the firearm's state after it.
-pub fn firearm_change(firearm: &FirearmRow, event: &EventRow) -> Entry {
+pub fn firearm_change(firearm: &Firearm, event: &EventRow) -> Entry {
     Entry::new(
         format!("firearm.{}", event.event_type),
         format!("firearm:{}", firearm.id),
         content::event(event),
     )
     .event(&event.id)
-    .subject(format!("firearm:{}", firearm.id), content::firearm(firearm))
+    .subject(
+        format!("firearm:{}", firearm.id),
+        content::firearm(&FirearmRow::from(firearm)),
+    )
 }
 
 /// Queues entries in the caller's transaction: they commit with the change

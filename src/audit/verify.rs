@@ -74,7 +74,9 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
         return Ok(None);
     };
     Ok(match kind {
-        "firearm" => db::firearms::find(conn, id)?.map(|r| content::digest(&content::firearm(&r))),
+        "firearm" => {
+            db::firearms::find_row(conn, id)?.map(|r| content::digest(&content::firearm(&r)))
+        }
         "user" => db::users::find(conn, id)?.map(|r| content::digest(&content::user(&r))),
         "agency" => db::agencies::find(conn, id)?.map(|r| content::digest(&content::agency(&r))),
         "role_grant" => {

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::{destructions, firearm_events, firearm_identifiers, firearms};
 use super::{is_unique_violation, DbConn};
+use crate::domain::serial::{normalize, SerialNumber};
+use crate::domain::{Category, Component, ComponentKind, CountryCode, Firearm, Holder, Status};
 use crate::error::{AppError, AppResult};
 
 /// A firearm row. Written back whole by an event (`AsChangeset`): the
@@ -35,6 +37,97 @@ pub struct FirearmRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A component as stored: its kind and its serial as marked.
+#[derive(serde::Deserialize)]
+struct StoredComponent {
+    kind: ComponentKind,
+    serial_number: Option<String>,
+}
+
+fn stored<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("firearms.{column}: {e}"))
+}
+
+impl TryFrom<FirearmRow> for Firearm {
+    type Error = String;
+
+    /// Parses a stored row. A row that does not parse was written around
+    /// the registry; it is refused, never read as empty.
+    fn try_from(r: FirearmRow) -> Result<Self, String> {
+        let components: Vec<StoredComponent> = stored("components", &r.components)?;
+        Ok(Self {
+            category: Category::parse(&r.category)?,
+            country_of_manufacture: CountryCode::parse(&r.country_of_manufacture)?,
+            serial: SerialNumber {
+                marked: r.serial_number,
+                normalized: r.serial_normalized,
+            },
+            markings: stored("markings", &r.markings)?,
+            components: components
+                .into_iter()
+                .map(|c| Component {
+                    kind: c.kind,
+                    serial: c.serial_number.map(|marked| SerialNumber {
+                        normalized: normalize(&marked),
+                        marked,
+                    }),
+                })
+                .collect(),
+            status: Status::parse(&r.status)?,
+            owner: stored("owner", &r.owner)?,
+            custodian: r
+                .custodian
+                .as_deref()
+                .map(|c| stored::<Holder>("custodian", c))
+                .transpose()?,
+            id: r.id,
+            manufacturer: r.manufacturer,
+            manufacturer_key: r.manufacturer_key,
+            model: r.model,
+            calibre: r.calibre,
+            year_of_manufacture: r.year_of_manufacture,
+            responsible_agency_id: r.responsible_agency_id,
+            notes: r.notes,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+impl From<&Firearm> for FirearmRow {
+    fn from(f: &Firearm) -> Self {
+        let components: Vec<serde_json::Value> =
+            f.components.iter().map(Component::to_json).collect();
+        Self {
+            id: f.id.clone(),
+            category: f.category.to_string(),
+            manufacturer: f.manufacturer.clone(),
+            manufacturer_key: f.manufacturer_key.clone(),
+            model: f.model.clone(),
+            calibre: f.calibre.clone(),
+            country_of_manufacture: f.country_of_manufacture.to_string(),
+            year_of_manufacture: f.year_of_manufacture,
+            serial_number: f.serial.marked.clone(),
+            serial_normalized: f.serial.normalized.clone(),
+            markings: serde_json::json!(f.markings).to_string(),
+            components: serde_json::Value::Array(components).to_string(),
+            status: f.status.to_string(),
+            owner: f.owner.to_json().to_string(),
+            custodian: f.custodian.as_ref().map(|c| c.to_json().to_string()),
+            responsible_agency_id: f.responsible_agency_id.clone(),
+            notes: f.notes.clone(),
+            version: f.version,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+}
+
+fn typed(row: FirearmRow) -> AppResult<Firearm> {
+    Firearm::try_from(row).map_err(|e| AppError::internal(format!("stored firearm: {e}")))
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -86,7 +179,7 @@ pub struct DestructionInsertForm {
 
 /// Everything one registration writes.
 pub struct Registration {
-    pub firearm: FirearmRow,
+    pub firearm: Firearm,
     pub identifiers: Vec<IdentifierInsertForm>,
     /// `registered`, then any history the registration brought.
     pub events: Vec<EventRow>,
@@ -110,7 +203,7 @@ pub fn insert<R: std::borrow::Borrow<Registration>>(
     regs: &[R],
 ) -> AppResult<()> {
     let regs: Vec<&Registration> = regs.iter().map(|r| r.borrow()).collect();
-    let firearm_rows: Vec<FirearmRow> = regs.iter().map(|r| r.firearm.clone()).collect();
+    let firearm_rows: Vec<FirearmRow> = regs.iter().map(|r| FirearmRow::from(&r.firearm)).collect();
     crate::insert_chunks!(conn, firearms::table, firearm_rows, map_insert_error);
     let identifiers: Vec<IdentifierInsertForm> = regs
         .iter()
@@ -136,30 +229,26 @@ pub fn insert<R: std::borrow::Borrow<Registration>>(
 /// Answers the firearm at its new version (written by [`apply_change`]),
 /// or 404 / 412. A locking read rather than a version bump: diesel keeps
 /// a read as a prepared statement but plans every update anew.
-pub fn take_for_change(
-    conn: &mut DbConn,
-    id: &str,
-    expected: Option<i64>,
-) -> AppResult<FirearmRow> {
+pub fn take_for_change(conn: &mut DbConn, id: &str, expected: Option<i64>) -> AppResult<Firearm> {
     let q = firearms::table.find(id).select(firearms::all_columns);
     let row: Option<FirearmRow> = match conn {
         DbConn::Pg(c) => q.for_update().first(c).optional()?,
         DbConn::Sqlite(c) => q.first(c).optional()?,
     };
-    let mut row = row.ok_or(AppError::NotFound)?;
-    if expected.is_some_and(|v| v != row.version) {
+    let mut firearm = typed(row.ok_or(AppError::NotFound)?)?;
+    if expected.is_some_and(|v| v != firearm.version) {
         return Err(AppError::PreconditionFailed {
-            current: row.version,
+            current: firearm.version,
         });
     }
-    row.version += 1;
-    Ok(row)
+    firearm.version += 1;
+    Ok(firearm)
 }
 
 /// Writes the firearm's changed columns and its event.
-pub fn apply_change(conn: &mut DbConn, row: &FirearmRow, event: &EventRow) -> AppResult<()> {
-    diesel::update(firearms::table.find(&row.id))
-        .set(row)
+pub fn apply_change(conn: &mut DbConn, firearm: &Firearm, event: &EventRow) -> AppResult<()> {
+    diesel::update(firearms::table.find(&firearm.id))
+        .set(FirearmRow::from(firearm))
         .execute(conn)
         .map_err(map_insert_error)?;
     diesel::insert_into(firearm_events::table)
@@ -199,9 +288,9 @@ pub fn add_identifier(conn: &mut DbConn, mut form: IdentifierInsertForm) -> AppR
 pub fn set_serial_identifier(
     conn: &mut DbConn,
     firearm_id: &str,
-    text: &str,
-    normalized: &str,
+    serial: &SerialNumber,
 ) -> AppResult<()> {
+    let (text, normalized) = (&serial.marked, &serial.normalized);
     diesel::update(
         firearm_identifiers::table
             .filter(firearm_identifiers::firearm_id.eq(firearm_id))
@@ -221,15 +310,15 @@ pub fn set_serial_identifier(
 pub fn record_destruction(
     conn: &mut DbConn,
     destruction: &DestructionInsertForm,
-    rows: &[FirearmRow],
+    firearms: &[Firearm],
     events: &[EventRow],
 ) -> AppResult<()> {
     diesel::insert_into(destructions::table)
         .values(destruction)
         .execute(conn)?;
-    for row in rows {
-        diesel::update(firearms::table.find(&row.id))
-            .set(row)
+    for firearm in firearms {
+        diesel::update(firearms::table.find(&firearm.id))
+            .set(FirearmRow::from(firearm))
             .execute(conn)?;
     }
     crate::insert_chunks!(conn, firearm_events::table, events, map_insert_error);
@@ -237,7 +326,7 @@ pub fn record_destruction(
 }
 
 /// Many firearms by id in one query (order not kept).
-pub fn find_many(conn: &mut DbConn, ids: &[String]) -> AppResult<Vec<FirearmRow>> {
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> AppResult<Vec<Firearm>> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(super::CHUNK) {
         let q = firearms::table
@@ -248,10 +337,16 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> AppResult<Vec<FirearmRow>
             DbConn::Sqlite(c) => q.load::<FirearmRow>(c)?,
         });
     }
-    Ok(rows)
+    rows.into_iter().map(typed).collect()
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<FirearmRow>> {
+pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<Firearm>> {
+    find_row(conn, id)?.map(typed).transpose()
+}
+
+/// The row as stored, unparsed: what verification digests, so that a row
+/// changed behind the registry's back is reported rather than refused.
+pub fn find_row(conn: &mut DbConn, id: &str) -> AppResult<Option<FirearmRow>> {
     Ok(firearms::table
         .find(id)
         .select(firearms::all_columns)
@@ -292,7 +387,7 @@ pub fn page(
     filters: &Filters,
     after: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<FirearmRow>> {
+) -> AppResult<Vec<Firearm>> {
     let mut q = firearms::table
         .select(firearms::all_columns)
         .order(firearms::id.asc())
@@ -316,7 +411,8 @@ pub fn page(
     if let Some(after) = after {
         q = q.filter(firearms::id.gt(after.to_string()));
     }
-    Ok(q.load(conn)?)
+    let rows: Vec<FirearmRow> = q.load(conn)?;
+    rows.into_iter().map(typed).collect()
 }
 
 pub fn find_event(conn: &mut DbConn, id: &str) -> AppResult<Option<EventRow>> {

@@ -1,7 +1,7 @@
 //! The descriptive vocabulary of a firearm record: categories, markings,
 //! components, holders, statuses, years and event times.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::serial::SerialNumber;
@@ -158,6 +158,52 @@ pub struct Marking {
 pub struct Component {
     pub kind: ComponentKind,
     pub serial: Option<SerialNumber>,
+}
+
+impl Component {
+    /// The component as records store and show it: its serial as marked.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind,
+            "serial_number": self.serial.as_ref().map(|s| &s.marked),
+        })
+    }
+}
+
+/// A registered firearm as it is now. Values are typed: a firearm read
+/// from storage has been parsed once, in `db`, and nothing past there
+/// parses its columns again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firearm {
+    pub id: String,
+    pub category: Category,
+    pub manufacturer: String,
+    /// The manufacturer folded, as the unique marking compares it.
+    pub manufacturer_key: String,
+    pub model: Option<String>,
+    pub calibre: Option<String>,
+    pub country_of_manufacture: CountryCode,
+    pub year_of_manufacture: Option<i32>,
+    pub serial: SerialNumber,
+    pub markings: Vec<Marking>,
+    pub components: Vec<Component>,
+    pub status: Status,
+    pub owner: Holder,
+    /// Who keeps the firearm for its owner; none when the owner holds it.
+    pub custodian: Option<Holder>,
+    pub responsible_agency_id: String,
+    pub notes: Option<String>,
+    /// Counts the firearm's events: registration is 1.
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Firearm {
+    /// Who has the firearm in hand: the custodian, or else the owner.
+    pub fn holding(&self) -> &Holder {
+        self.custodian.as_ref().unwrap_or(&self.owner)
+    }
 }
 
 /// An owner, custodian or transfer recipient.

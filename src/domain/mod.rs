@@ -15,7 +15,7 @@ pub mod user;
 pub use agency::{AgencyKind, AgencyName};
 pub use country::CountryCode;
 pub use firearm::{
-    Category, Component, ComponentKind, Holder, HolderKind, Marking, MarkingKind, Status,
+    Category, Component, ComponentKind, Firearm, Holder, HolderKind, Marking, MarkingKind, Status,
 };
 pub use lifecycle::{DestructionMethod, EventType};
 pub use serial::SerialNumber;

@@ -7,22 +7,17 @@ use serde_json::{json, Map, Value};
 
 use super::input::{Action, Change, EventInput};
 use crate::auth::Recorder;
-use crate::db::firearms::FirearmRow;
 use crate::domain::lifecycle::{allowed_events, transition};
-use crate::domain::{text, EventType, Holder, HolderKind, Marking, Status};
+use crate::domain::{text, EventType, Firearm, Holder, HolderKind, Marking, Status};
 use crate::error::{AppError, AppResult};
 
 /// The firearm after the event, the event's details, and any new marking
 /// text for the identifier index.
 pub struct Applied {
-    pub row: FirearmRow,
+    pub firearm: Firearm,
     pub details: Value,
     pub new_marking: Option<(String, String)>,
     pub serial_changed: bool,
-}
-
-fn stored<T: serde::de::DeserializeOwned>(raw: &str) -> AppResult<T> {
-    serde_json::from_str(raw).map_err(|e| AppError::internal(format!("stored holder: {e}")))
 }
 
 fn illegal(status: Status, event: EventType) -> AppError {
@@ -39,11 +34,11 @@ fn illegal(status: Status, event: EventType) -> AppError {
 
 /// Only the responsible agency's registrars record events, except a
 /// seizure, which any agency's registrar may record.
-pub fn check_may_record(row: &FirearmRow, actor: &Recorder, event: EventType) -> AppResult<()> {
+pub fn check_may_record(firearm: &Firearm, actor: &Recorder, event: EventType) -> AppResult<()> {
     let seizure = event == EventType::Seized;
     if crate::auth::policy::may_change_firearm(
         &actor.agency_id,
-        &row.responsible_agency_id,
+        &firearm.responsible_agency_id,
         seizure,
     ) {
         Ok(())
@@ -55,8 +50,8 @@ pub fn check_may_record(row: &FirearmRow, actor: &Recorder, event: EventType) ->
 }
 
 /// Checks the status machine: the status the event leaves, or 409.
-pub fn next_status(row: &FirearmRow, event: EventType) -> AppResult<(Status, Status)> {
-    let status = Status::parse(&row.status).map_err(AppError::internal)?;
+pub fn next_status(firearm: &Firearm, event: EventType) -> AppResult<(Status, Status)> {
+    let status = firearm.status;
     let next = transition(status, event).ok_or_else(|| illegal(status, event))?;
     Ok((status, next))
 }
@@ -67,39 +62,18 @@ fn same_holder_error(message: &str) -> AppError {
 
 /// The holder after a hand-over to `to`: none when `to` is the owner, who
 /// then holds the firearm again.
-fn custodian_after(to: &Holder, owner: &Holder) -> Option<Value> {
+fn custodian_after(to: &Holder, owner: &Holder) -> Option<Holder> {
     if to.same_party(owner) {
         None
     } else {
-        Some(to.to_json())
-    }
-}
-
-/// The holders of a firearm before an event.
-struct Holders {
-    owner: Holder,
-    custodian: Option<Holder>,
-    /// Who has it in hand: the custodian, or else the owner.
-    holding: Holder,
-}
-
-impl Holders {
-    fn of(row: &FirearmRow) -> AppResult<Self> {
-        let owner: Holder = stored(&row.owner)?;
-        let custodian: Option<Holder> = row.custodian.as_deref().map(stored).transpose()?;
-        let holding = custodian.clone().unwrap_or_else(|| owner.clone());
-        Ok(Self {
-            owner,
-            custodian,
-            holding,
-        })
+        Some(to.clone())
     }
 }
 
 /// The firearm as the event leaves it, and the details the history keeps,
 /// as they are built.
 struct Draft {
-    new: FirearmRow,
+    new: Firearm,
     details: Map<String, Value>,
     new_marking: Option<(String, String)>,
     serial_changed: bool,
@@ -123,47 +97,46 @@ impl Draft {
     fn hand_over(&mut self, from: &Holder, to: &Holder, owner: &Holder) {
         self.put("from", from.to_json());
         self.put("to", to.to_json());
-        self.new.custodian = custodian_after(to, owner).map(|c| c.to_string());
+        self.new.custodian = custodian_after(to, owner);
     }
 
-    fn add_marking(&mut self, row: &FirearmRow, marking: &Marking) -> AppResult<()> {
-        self.new.markings = append(&row.markings, json!(marking))?;
+    fn add_marking(&mut self, marking: &Marking) {
+        self.new.markings.push(marking.clone());
         self.new_marking = Some((marking.kind.to_string(), marking.text.clone()));
-        Ok(())
     }
 }
 
 /// The events that move the firearm from one holder to another.
-fn move_holder(d: &mut Draft, h: &Holders, action: &Action, actor: &Recorder) -> AppResult<()> {
+fn move_holder(d: &mut Draft, was: &Firearm, action: &Action, actor: &Recorder) -> AppResult<()> {
     match action {
         Action::OwnershipTransfer { to, authorization } => {
-            if to.same_party(&h.owner) {
+            if to.same_party(&was.owner) {
                 return Err(same_holder_error("is already the owner of this firearm"));
             }
-            d.put("from", h.owner.to_json());
+            d.put("from", was.owner.to_json());
             d.put("to", to.to_json());
             d.put(
                 "previous_custodian",
-                json!(h.custodian.as_ref().map(Holder::to_json)),
+                json!(was.custodian.as_ref().map(Holder::to_json)),
             );
             d.put("authorization", json!(authorization));
-            d.new.owner = to.to_json().to_string();
+            d.new.owner = to.clone();
             d.new.custodian = None;
             if let (HolderKind::Agency, Some(agency)) = (to.kind, &to.agency_id) {
                 d.responsible(agency);
             }
         }
         Action::CustodyTransfer { to, reason } => {
-            if to.same_party(&h.holding) {
+            if to.same_party(was.holding()) {
                 return Err(same_holder_error("already holds this firearm"));
             }
-            d.hand_over(&h.holding, to, &h.owner);
+            d.hand_over(was.holding(), to, &was.owner);
             d.put("reason", json!(reason));
         }
-        Action::Recovered { to: Some(to) } => d.hand_over(&h.holding, to, &h.owner),
+        Action::Recovered { to: Some(to) } => d.hand_over(was.holding(), to, &was.owner),
         Action::Seized { case_reference, to } => {
             d.put("case_reference", json!(case_reference));
-            d.hand_over(&h.holding, to, &h.owner);
+            d.hand_over(was.holding(), to, &was.owner);
             d.responsible(&actor.agency_id);
         }
         _ => {}
@@ -172,7 +145,7 @@ fn move_holder(d: &mut Draft, h: &Holders, action: &Action, actor: &Recorder) ->
 }
 
 /// The events that leave the holders as they are and record facts.
-fn record_facts(d: &mut Draft, row: &FirearmRow, action: &Action) -> AppResult<()> {
+fn record_facts(d: &mut Draft, action: &Action) {
     match action {
         Action::Export {
             to_country,
@@ -192,12 +165,12 @@ fn record_facts(d: &mut Draft, row: &FirearmRow, action: &Action) -> AppResult<(
             d.put("licence_number", json!(licence_number));
             d.put("marking", json!(marking));
             if let Some(m) = marking {
-                d.add_marking(row, m)?;
+                d.add_marking(m);
             }
         }
         Action::MarkingAdded { marking } => {
             d.put("marking", json!(marking));
-            d.add_marking(row, marking)?;
+            d.add_marking(marking);
         }
         Action::ReportedLost { report_reference } | Action::ReportedStolen { report_reference } => {
             d.put("report_reference", json!(report_reference));
@@ -230,52 +203,44 @@ fn record_facts(d: &mut Draft, row: &FirearmRow, action: &Action) -> AppResult<(
         }
         _ => {}
     }
-    Ok(())
 }
 
 pub fn apply(
-    row: &FirearmRow,
+    firearm: &Firearm,
     actor: &Recorder,
     input: &EventInput,
     now: NaiveDateTime,
 ) -> AppResult<Applied> {
     let event = input.action.event_type();
-    check_may_record(row, actor, event)?;
-    let (status, next) = next_status(row, event)?;
-    let holders = Holders::of(row)?;
+    check_may_record(firearm, actor, event)?;
+    let (status, next) = next_status(firearm, event)?;
     let mut d = Draft {
-        new: row.clone(),
+        new: firearm.clone(),
         details: Map::new(),
         new_marking: None,
         serial_changed: false,
     };
-    move_holder(&mut d, &holders, &input.action, actor)?;
-    record_facts(&mut d, row, &input.action)?;
+    move_holder(&mut d, firearm, &input.action, actor)?;
+    record_facts(&mut d, &input.action);
     if next != status {
         d.put("status", json!({"old": status, "new": next}));
     }
-    d.new.status = next.to_string();
+    d.new.status = next;
     d.new.updated_at = now;
     Ok(Applied {
-        row: d.new,
+        firearm: d.new,
         details: Value::Object(d.details),
         new_marking: d.new_marking,
         serial_changed: d.serial_changed,
     })
 }
 
-fn append(markings: &str, marking: Value) -> AppResult<String> {
-    let mut list: Vec<Value> = stored(markings)?;
-    list.push(marking);
-    Ok(Value::Array(list).to_string())
-}
-
 /// Applies one correction, answering the field, its old and its new value.
-fn correct(row: &mut FirearmRow, change: &Change) -> (&'static str, Value, Value) {
+fn correct(row: &mut Firearm, change: &Change) -> (&'static str, Value, Value) {
     match change {
         Change::Category(c) => (
             "category",
-            json!(std::mem::replace(&mut row.category, c.to_string())),
+            json!(std::mem::replace(&mut row.category, *c)),
             json!(c),
         ),
         Change::Manufacturer(m) => {
@@ -298,10 +263,7 @@ fn correct(row: &mut FirearmRow, change: &Change) -> (&'static str, Value, Value
         ),
         Change::CountryOfManufacture(c) => (
             "country_of_manufacture",
-            json!(std::mem::replace(
-                &mut row.country_of_manufacture,
-                c.to_string()
-            )),
+            json!(std::mem::replace(&mut row.country_of_manufacture, *c)),
             json!(c),
         ),
         Change::YearOfManufacture(y) => (
@@ -309,14 +271,11 @@ fn correct(row: &mut FirearmRow, change: &Change) -> (&'static str, Value, Value
             json!(std::mem::replace(&mut row.year_of_manufacture, *y)),
             json!(y),
         ),
-        Change::SerialNumber(s) => {
-            row.serial_normalized = s.normalized.clone();
-            (
-                "serial_number",
-                json!(std::mem::replace(&mut row.serial_number, s.marked.clone())),
-                json!(s.marked),
-            )
-        }
+        Change::SerialNumber(s) => (
+            "serial_number",
+            json!(std::mem::replace(&mut row.serial, s.clone()).marked),
+            json!(s.marked),
+        ),
         Change::Notes(n) => (
             "notes",
             json!(std::mem::replace(&mut row.notes, n.clone())),

@@ -14,10 +14,10 @@ use std::collections::HashSet;
 use crate::auth::policy::{self, Action, HistoryScope};
 use crate::auth::AuthUser;
 use crate::auth::Recorder;
-use crate::db::firearms::{DestructionInsertForm, EventRow, FirearmRow, SequencedEvents};
+use crate::db::firearms::{DestructionInsertForm, EventRow, SequencedEvents};
 use crate::db::{self, DbConn};
 use crate::domain::lifecycle::transition;
-use crate::domain::{DestructionMethod, EventType, Status};
+use crate::domain::{DestructionMethod, EventType, Firearm, Status};
 use crate::error::{AppError, AppResult, FieldError};
 use input::EventInput;
 
@@ -31,7 +31,7 @@ pub struct EventContext {
 }
 
 pub(crate) fn event_row(
-    firearm: &FirearmRow,
+    firearm: &Firearm,
     actor: &Recorder,
     event_type: EventType,
     occurred_at: Option<DateTime<Utc>>,
@@ -75,36 +75,36 @@ pub fn record(
     firearm_id: &str,
     expected_version: Option<i64>,
     input: EventInput,
-) -> AppResult<(EventRow, FirearmRow)> {
+) -> AppResult<(EventRow, Firearm)> {
     let written = db::write_tx(conn, |c| {
-        let row = db::firearms::take_for_change(c, firearm_id, expected_version)?;
+        let firearm = db::firearms::take_for_change(c, firearm_id, expected_version)?;
         check_agencies_exist(c, &input.action.agency_refs())?;
-        let applied = apply::apply(&row, actor, &input, db::now())?;
+        let applied = apply::apply(&firearm, actor, &input, db::now())?;
         let event = event_row(
-            &applied.row,
+            &applied.firearm,
             actor,
             input.action.event_type(),
             input.occurred_at,
             applied.details,
             input.context(),
         );
-        db::firearms::apply_change(c, &applied.row, &event)?;
+        db::firearms::apply_change(c, &applied.firearm, &event)?;
         crate::audit::queue(
             c,
             &actor.audit_actor(),
-            vec![crate::audit::firearm_change(&applied.row, &event)],
+            vec![crate::audit::firearm_change(&applied.firearm, &event)],
         )?;
         if let Some((kind, text)) = applied.new_marking {
             db::firearms::add_identifier(
                 c,
-                db::firearms::IdentifierInsertForm::new(&row.id, 0, "marking", &kind, &text),
+                db::firearms::IdentifierInsertForm::new(&firearm.id, 0, "marking", &kind, &text),
             )?;
         }
         if applied.serial_changed {
-            let r = &applied.row;
-            db::firearms::set_serial_identifier(c, &r.id, &r.serial_number, &r.serial_normalized)?;
+            let f = &applied.firearm;
+            db::firearms::set_serial_identifier(c, &f.id, &f.serial)?;
         }
-        Ok((event, applied.row))
+        Ok((event, applied.firearm))
     });
     match written {
         Err(AppError::Conflict { code: "duplicate_marking", .. }) => Err(AppError::conflict(
@@ -135,7 +135,7 @@ pub fn history(
     conn: &mut DbConn,
     user: &AuthUser,
     id: &str,
-) -> AppResult<(FirearmRow, SequencedEvents)> {
+) -> AppResult<(Firearm, SequencedEvents)> {
     policy::require(user, Action::ReadFirearms)?;
     let row = db::firearms::find(conn, id)?.ok_or(AppError::NotFound)?;
     let mut events = db::firearms::events_with_seq(conn, &row.id)?;
@@ -209,7 +209,7 @@ fn take_for_destruction(
     c: &mut DbConn,
     actor: &Recorder,
     ids: &[String],
-) -> AppResult<Vec<FirearmRow>> {
+) -> AppResult<Vec<Firearm>> {
     let mut failures = Vec::new();
     let mut rows = Vec::new();
     let fail = |id: &String, reason, detail: String| DestructionFailure {
@@ -226,7 +226,7 @@ fn take_for_destruction(
             }
             Err(e) => return Err(e),
         };
-        let status = Status::parse(&row.status).map_err(AppError::internal)?;
+        let status = row.status;
         if !policy::may_change_firearm(&actor.agency_id, &row.responsible_agency_id, false) {
             let detail = "another agency is responsible for this firearm".into();
             failures.push(fail(id, "not_responsible", detail));
@@ -271,7 +271,7 @@ pub fn destroy(
                 "destruction_id": destruction_id,
                 "status": {"old": row.status, "new": Status::Destroyed},
             });
-            row.status = Status::Destroyed.to_string();
+            row.status = Status::Destroyed;
             row.updated_at = now;
             events.push(event_row(
                 row,

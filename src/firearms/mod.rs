@@ -7,21 +7,17 @@ pub mod view;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 
 use crate::audit;
 use crate::auth::policy::{self, Action};
 use crate::auth::{AuthUser, Recorder};
-use crate::db::firearms::{EventRow, FirearmRow, IdentifierInsertForm, Registration};
+use crate::db::firearms::{EventRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, Pool};
-use crate::domain::{Holder, Status};
+use crate::domain::{Component, Firearm, Holder, Status};
 use crate::error::{AppError, AppResult, FieldError};
 pub use input::{NewFirearm, RegisterFirearm};
-
-fn to_json(v: &Value) -> String {
-    v.to_string()
-}
 
 /// What one registration writes, with its audit entries.
 pub struct Prepared {
@@ -41,7 +37,7 @@ pub fn prepare(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> AppRes
         let applied = crate::events::apply::apply(&firearm, actor, input, db::now())
             .map_err(|e| history_error(i, e))?;
         let event = crate::events::event_row(
-            &applied.row,
+            &applied.firearm,
             actor,
             input.action.event_type(),
             input.occurred_at,
@@ -65,12 +61,12 @@ pub fn prepare(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> AppRes
                     0,
                     "serial",
                     "serial",
-                    &applied.row.serial_number,
+                    &applied.firearm.serial.marked,
                 );
             }
         }
-        audit.push(audit::firearm_change(&applied.row, &event));
-        reg.firearm = applied.row;
+        audit.push(audit::firearm_change(&applied.firearm, &event));
+        reg.firearm = applied.firearm;
         reg.events.push(event);
     }
     Ok(Prepared { rows: reg, audit })
@@ -116,30 +112,21 @@ fn identifiers(id: &str, new: &NewFirearm) -> Vec<IdentifierInsertForm> {
 fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registration {
     let id = db::new_id();
     let recorded_at = db::now();
-    let markings = json!(new.markings);
-    let components: Vec<Value> = new
-        .components
-        .iter()
-        .map(|c| json!({"kind": c.kind, "serial_number": c.serial.as_ref().map(|s| &s.marked)}))
-        .collect();
-    let owner = new.owner.to_json();
-    let custodian = new.custodian.as_ref().map(Holder::to_json);
-    let firearm = FirearmRow {
+    let firearm = Firearm {
         id: id.clone(),
-        category: new.category.to_string(),
+        category: new.category,
         manufacturer: new.manufacturer.clone(),
         manufacturer_key: new.manufacturer_key.clone(),
         model: new.model.clone(),
         calibre: new.calibre.clone(),
-        country_of_manufacture: new.country.to_string(),
+        country_of_manufacture: new.country,
         year_of_manufacture: new.year,
-        serial_number: new.serial.marked.clone(),
-        serial_normalized: new.serial.normalized.clone(),
-        markings: to_json(&markings),
-        components: to_json(&Value::Array(components.clone())),
-        status: Status::Active.to_string(),
-        owner: to_json(&owner),
-        custodian: custodian.as_ref().map(to_json),
+        serial: new.serial.clone(),
+        markings: new.markings.clone(),
+        components: new.components.clone(),
+        status: Status::Active,
+        owner: new.owner.clone(),
+        custodian: new.custodian.clone(),
         responsible_agency_id: actor.agency_id.clone(),
         notes: new.notes.clone(),
         version: 1,
@@ -156,10 +143,10 @@ fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registr
         "year_of_manufacture": new.year,
         "serial_number": new.serial.marked,
         "serial_normalized": new.serial.normalized,
-        "markings": markings,
-        "components": components,
-        "owner": owner,
-        "custodian": custodian,
+        "markings": new.markings,
+        "components": new.components.iter().map(Component::to_json).collect::<Vec<_>>(),
+        "owner": new.owner.to_json(),
+        "custodian": new.custodian.as_ref().map(Holder::to_json),
         "status": Status::Active,
         "responsible_agency_id": actor.agency_id,
         "notes": new.notes,
@@ -177,7 +164,7 @@ fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registr
         recorded_by_user_id: actor.user_id.clone(),
         recorded_by_username: actor.username.clone(),
         recorded_by_agency_id: Some(actor.agency_id.clone()),
-        details: to_json(&details),
+        details: details.to_string(),
         location: None,
         reference: None,
         notes: None,
@@ -224,7 +211,7 @@ fn duplicate(existing_id: &str) -> AppError {
 
 /// Registers one firearm for the actor's agency, with its `registered`
 /// event, in one transaction.
-pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResult<FirearmRow> {
+pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResult<Firearm> {
     let Prepared { rows, audit } = prepare(actor, &new, Utc::now())?;
     let written = db::write_tx(conn, |c| {
         let errors = check_agencies(c, &new, &mut HashMap::new())?;
@@ -250,7 +237,7 @@ pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResu
 }
 
 /// One firearm record, for a caller who may read records.
-pub fn get(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<FirearmRow> {
+pub fn get(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<Firearm> {
     policy::require(user, Action::ReadFirearms)?;
     db::firearms::find(conn, id)?.ok_or(AppError::NotFound)
 }
@@ -351,9 +338,9 @@ fn registered_markings(conn: &mut DbConn, good: &[Candidate]) -> AppResult<HashM
         let f = &g.prepared.rows.firearm;
         let found = db::firearms::find_by_marking(
             conn,
-            &f.country_of_manufacture,
+            f.country_of_manufacture.as_str(),
             &f.manufacturer_key,
-            &f.serial_normalized,
+            &f.serial.normalized,
         )?;
         if let Some(id) = found {
             taken.insert(g.row, id);

@@ -1,9 +1,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::db::firearms::FirearmRow;
-use crate::error::{AppError, AppResult};
+use crate::domain::{Component, Firearm, Holder};
 
 /// A firearm as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -36,38 +35,28 @@ pub struct FirearmView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn json(stored: &str) -> AppResult<Value> {
-    serde_json::from_str(stored).map_err(|e| AppError::internal(format!("stored JSON: {e}")))
-}
-
-impl TryFrom<FirearmRow> for FirearmView {
-    type Error = AppError;
-    fn try_from(r: FirearmRow) -> AppResult<Self> {
-        Ok(Self {
-            markings: json(&r.markings)?,
-            components: json(&r.components)?,
-            owner: json(&r.owner)?,
-            custodian: r
-                .custodian
-                .as_deref()
-                .map(json)
-                .transpose()?
-                .unwrap_or(Value::Null),
-            id: r.id,
-            category: r.category,
-            manufacturer: r.manufacturer,
-            model: r.model,
-            calibre: r.calibre,
-            country_of_manufacture: r.country_of_manufacture,
-            year_of_manufacture: r.year_of_manufacture,
-            serial_number: r.serial_number,
-            serial_normalized: r.serial_normalized,
-            status: r.status,
-            responsible_agency_id: r.responsible_agency_id,
-            notes: r.notes,
-            version: r.version,
-            created_at: r.created_at.and_utc(),
-            updated_at: r.updated_at.and_utc(),
-        })
+impl From<Firearm> for FirearmView {
+    fn from(f: Firearm) -> Self {
+        Self {
+            markings: json!(f.markings),
+            components: Value::Array(f.components.iter().map(Component::to_json).collect()),
+            owner: f.owner.to_json(),
+            custodian: f.custodian.as_ref().map_or(Value::Null, Holder::to_json),
+            id: f.id,
+            category: f.category.to_string(),
+            manufacturer: f.manufacturer,
+            model: f.model,
+            calibre: f.calibre,
+            country_of_manufacture: f.country_of_manufacture.to_string(),
+            year_of_manufacture: f.year_of_manufacture,
+            serial_number: f.serial.marked,
+            serial_normalized: f.serial.normalized,
+            status: f.status.to_string(),
+            responsible_agency_id: f.responsible_agency_id,
+            notes: f.notes,
+            version: f.version,
+            created_at: f.created_at.and_utc(),
+            updated_at: f.updated_at.and_utc(),
+        }
     }
 }

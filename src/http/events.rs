@@ -110,7 +110,7 @@ pub async fn record(
         .insert_header(etag(version))
         .json(Recorded {
             event: EventView::try_from(event)?,
-            firearm: FirearmView::try_from(firearm)?,
+            firearm: FirearmView::from(firearm),
         }))
 }
 

@@ -42,7 +42,7 @@ pub async fn register(
     })
     .await?;
     let location = format!("/v1/firearms/{}", row.id);
-    Ok(created(&location, row.version, FirearmView::try_from(row)?))
+    Ok(created(&location, row.version, FirearmView::from(row)))
 }
 
 /// Reads one firearm record.
@@ -67,7 +67,7 @@ pub async fn show(
         Ok(row)
     })
     .await?;
-    Ok(with_etag(row.version, FirearmView::try_from(row)?))
+    Ok(with_etag(row.version, FirearmView::from(row)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -154,7 +154,7 @@ pub async fn list(
         Ok(rows)
     })
     .await?;
-    Page::from_rows(rows, limit, |r| &r.id, FirearmView::try_from).map(web::Json)
+    Page::from_rows(rows, limit, |r| &r.id, |f| Ok(FirearmView::from(f))).map(web::Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -129,7 +129,7 @@ impl TryFrom<Match> for MatchView {
             matched_text: m.matched_text,
             score: m.score,
             alert: m.alert,
-            firearm: FirearmView::try_from(m.firearm)?,
+            firearm: FirearmView::from(m.firearm),
         })
     }
 }

@@ -10,12 +10,11 @@ use std::collections::HashMap;
 
 use crate::audit::reads::ReadLog;
 use crate::audit::{self, AuditActor};
-use crate::db::firearms::FirearmRow;
 use crate::db::trace::IdentifierRow;
 use crate::db::{self, DbConn};
 use crate::domain::firearm::parse_label;
 use crate::domain::trace::{fit, Agreement, Pattern};
-use crate::domain::{serial, Category, CountryCode, Status};
+use crate::domain::{serial, Category, CountryCode, Firearm, Status};
 use crate::error::{AppResult, Validator};
 
 /// A checked trace query.
@@ -83,7 +82,7 @@ const MAX_CANDIDATES: i64 = 2000;
 
 #[derive(Debug, Clone)]
 pub struct Match {
-    pub firearm: FirearmRow,
+    pub firearm: Firearm,
     /// `serial`, `component` or `marking`.
     pub matched_on: String,
     /// For a component or marking, its kind (`slide`, `import`, ...).
@@ -102,7 +101,7 @@ fn source_factor(source: &str) -> f64 {
     }
 }
 
-fn attribute_factor(description: &[Option<String>; 5], f: &FirearmRow) -> f64 {
+fn attribute_factor(description: &[Option<String>; 5], f: &Firearm) -> f64 {
     let record = [
         Some(f.manufacturer.as_str()),
         Some(f.country_of_manufacture.as_str()),
@@ -120,15 +119,14 @@ fn attribute_factor(description: &[Option<String>; 5], f: &FirearmRow) -> f64 {
 
 /// When a marking is given beside a serial, a firearm bearing a matching
 /// marking ranks above one that does not.
-fn marking_factor(q: &TraceQuery, f: &FirearmRow) -> f64 {
+fn marking_factor(q: &TraceQuery, f: &Firearm) -> f64 {
     let Some(pattern) = q.marking.as_ref().filter(|_| q.ranks_on_markings()) else {
         return 1.0;
     };
-    let markings: Vec<Value> = serde_json::from_str(&f.markings).unwrap_or_default();
-    let found = markings
+    let found = f
+        .markings
         .iter()
-        .filter_map(|m| m["text"].as_str())
-        .any(|t| fit(pattern, &serial::normalize(t), q.exact).is_some());
+        .any(|m| fit(pattern, &serial::normalize(&m.text), q.exact).is_some());
     if found {
         1.0
     } else {
@@ -195,9 +193,8 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
             continue;
         };
         let score = base * attribute_factor(&description, &firearm) * marking_factor(q, &firearm);
-        let status = Status::parse(&firearm.status).ok();
         matches.push(Match {
-            alert: matches!(status, Some(Status::Lost | Status::Stolen)),
+            alert: matches!(firearm.status, Status::Lost | Status::Stolen),
             matched_on: row.source.clone(),
             kind: (row.source != "serial").then(|| row.kind.clone()),
             matched_text: row.text,

@@ -233,7 +233,7 @@ pub async fn create(
             .iter()
             .map(|m| {
                 json!({"firearm_id": m.firearm.id, "score": m.score, "matched_on": m.matched_on,
-                            "serial_number": m.firearm.serial_number, "status": m.firearm.status,
+                            "serial_number": m.firearm.serial.marked, "status": m.firearm.status,
                             "responsible_agency_id": m.firearm.responsible_agency_id})
             })
             .collect();
