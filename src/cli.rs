@@ -173,7 +173,7 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
             crate::db::users::find_by_username_key(c, &key)
         })
         .await
-        .map_err(describe)?
+        .map_err(|e| describe(e.into()))?
         .filter(|u| !u.disabled)
         .ok_or_else(|| format!("no enabled user `{}`", args.username))?;
         let roles = Roles::from_stored(&user.roles)?;

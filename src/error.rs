@@ -1,14 +1,32 @@
-//! The registry's one error type and its mapping to RFC 9457 `problem+json`.
+//! The registry's answer to a failed request, and its mapping to RFC 9457
+//! `problem+json`.
 //!
-//! Policy: every failure a caller can cause is a 4xx with a stable `code` that
-//! scripts may match on (listed in `docs/errors.md`). A 5xx answers an opaque
-//! body; its cause goes to the log with the request id, never to the caller,
-//! because internal messages can leak schema, paths or other agencies' data.
+//! Policy, by layer:
+//!
+//! - Storage (`db`) returns [`StoreError`]: diesel's error, kept whole, or a
+//!   refused constraint named by what it protects (`DuplicateMarking`, ...).
+//!   It knows nothing of status codes.
+//! - Domain parsers return the reason a value is invalid, as text for the
+//!   field it came from; [`Validator`] collects them.
+//! - `AppError` is made where an answer is built: the capability modules
+//!   and the HTTP handlers. A capability that gives a storage failure a
+//!   meaning of its own (a duplicate marking names the firearm holding it)
+//!   matches the `StoreError` variant; anything else converts with `?`.
+//! - Every failure a caller can cause is a 4xx with a stable `code` that
+//!   scripts may match on (listed in `docs/errors.md`). A 5xx answers an
+//!   opaque body; its cause, with the whole chain of causes beneath it, goes
+//!   to the log with the request id, never to the caller, because internal
+//!   messages can leak schema, paths or other agencies' data.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{json, Value};
+
+use crate::db::StoreError;
+
+/// The cause of an internal error, for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// One invalid field of a request, as reported in `errors`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -83,8 +101,8 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {}", chain(.0.as_ref()))]
+    Internal(Cause),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -150,8 +168,16 @@ impl AppError {
         }
     }
 
+    /// An internal error that keeps its cause, and the causes beneath it,
+    /// for the log.
+    pub fn caused_by(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(cause))
+    }
+
+    /// An internal error from a message: for a broken invariant that has
+    /// no error value of its own.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal(cause.to_string())
+        Self::Internal(cause.to_string().into())
     }
 
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -262,7 +288,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let Self::Internal(cause) = self {
-            tracing::error!(%cause, "request failed");
+            tracing::error!(cause = %chain(cause.as_ref()), "request failed");
         }
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -276,25 +302,93 @@ impl ResponseError for AppError {
     }
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
+/// An error and its sources, outermost first: `database: relation "x"
+/// does not exist`.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// What a storage failure tells the caller when the capability gave it no
+/// meaning of its own.
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
         match e {
-            diesel::result::Error::NotFound => Self::NotFound,
-            other => Self::Internal(format!("database: {other}")),
+            StoreError::DuplicateMarking => Self::conflict(
+                "duplicate_marking",
+                "a firearm with this unique marking (country of manufacture, manufacturer, serial number) is already registered",
+            ),
+            StoreError::DuplicateUsername => {
+                Self::conflict("duplicate_username", "that username is taken")
+            }
+            StoreError::DuplicateAgency => Self::conflict(
+                "duplicate_agency",
+                "an agency of that name already exists in that country",
+            ),
+            StoreError::DuplicateReference => {
+                Self::conflict("duplicate_reference", "reference taken")
+            }
+            StoreError::NotFound | StoreError::Query(diesel::result::Error::NotFound) => {
+                Self::NotFound
+            }
+            StoreError::Stale { current } => Self::PreconditionFailed { current },
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "no database connection available");
+                Self::Unavailable("the database is not answering".into())
+            }
+            other @ (StoreError::Inconsistent(_) | StoreError::Query(_)) => {
+                Self::Internal(Box::new(other))
+            }
         }
     }
 }
 
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        tracing::warn!(error = %e, "no database connection available");
-        Self::Unavailable("the database is not answering".into())
+/// The error of a transaction whose caller gives some storage failures a
+/// meaning of its own (a duplicate marking names the firearm holding it;
+/// a taken reference draws another): storage's error as it came, or an
+/// answer already made.
+#[derive(Debug)]
+pub enum TxError {
+    Store(StoreError),
+    App(AppError),
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<AppError> for TxError {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+impl From<TxError> for AppError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Store(e) => e.into(),
+            TxError::App(e) => e,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
     }
 }
 
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::Internal(format!("blocking task: {e}"))
+        StoreError::from(e).into()
     }
 }
 
@@ -347,4 +441,46 @@ impl Validator {
 /// Unwraps values checked by a [`Validator`] after `finish` succeeded.
 pub fn checked<T>(value: Option<T>) -> AppResult<T> {
     value.ok_or_else(|| AppError::internal("validated value missing"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_failure_keeps_its_cause_for_the_log_only() {
+        let cause =
+            diesel::result::Error::QueryBuilderError("relation \"firearms\" is gone".into());
+        let e = AppError::from(StoreError::from(cause));
+        assert!(matches!(e, AppError::Internal(_)));
+        assert_eq!(
+            e.to_string(),
+            "internal error: database: relation \"firearms\" is gone"
+        );
+        assert_eq!(
+            e.body()["detail"],
+            "the registry could not complete the request"
+        );
+    }
+
+    #[test]
+    fn storage_refusals_become_their_answers() {
+        let cases = [
+            (StoreError::DuplicateMarking, 409, "duplicate_marking"),
+            (StoreError::DuplicateUsername, 409, "duplicate_username"),
+            (StoreError::NotFound, 404, "not_found"),
+            (StoreError::Stale { current: 4 }, 412, "version_mismatch"),
+            (
+                StoreError::Unavailable("pool".into()),
+                503,
+                "service_unavailable",
+            ),
+            (StoreError::Inconsistent("x".into()), 500, "internal_error"),
+        ];
+        for (store, status, code) in cases {
+            let e = AppError::from(store);
+            assert_eq!(e.status_code().as_u16(), status);
+            assert_eq!(e.code(), code);
+        }
+    }
 }

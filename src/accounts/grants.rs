@@ -90,8 +90,8 @@ pub async fn list(
     limit: i64,
 ) -> AppResult<Vec<GrantRow>> {
     policy::require(caller, Action::DecideGrants)?;
-    db::run(pool, move |c| {
+    Ok(db::run(pool, move |c| {
         role_grants::page(c, status, after.as_deref(), limit)
     })
-    .await
+    .await?)
 }

@@ -169,5 +169,5 @@ pub fn queue(conn: &mut DbConn, actor: &AuditActor, entries: Vec<Entry>) -> AppR
         .into_iter()
         .map(|e| entry_row(actor, e, at))
         .collect();
-    db::audit::queue(conn, &rows)
+    Ok(db::audit::queue(conn, &rows)?)
 }

@@ -69,7 +69,7 @@ impl ReadLog {
         match self.sender.try_send(entry_row(actor, e, db::now())) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(row) | TrySendError::Disconnected(row)) => {
-                db::write_tx(conn, |c| db::audit::queue(c, &[row]))
+                Ok(db::write_tx(conn, |c| db::audit::queue(c, &[row]))?)
             }
         }
     }

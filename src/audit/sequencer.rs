@@ -71,7 +71,8 @@ fn store_head(c: &mut DbConn, log: &AuditLog, size: u64, root: &Hash) -> AppResu
             at: db::now(),
             signature: log.sign_head(size, root),
         },
-    )
+    )?;
+    Ok(())
 }
 
 /// Signs the empty tree once, so a fresh registry has a head to show.
@@ -160,7 +161,7 @@ fn extend(c: &mut DbConn, log: &AuditLog, size: u64, leaves: &[Hash]) -> AppResu
         merkle::root(&nodes, new_size).map_err(AppError::internal)?
     };
     store_head(c, log, new_size, &root)?;
-    db::audit::set_size(c, new_size as i64)
+    Ok(db::audit::set_size(c, new_size as i64)?)
 }
 
 const MAX_BATCH: i64 = 2000;

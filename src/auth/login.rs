@@ -103,7 +103,7 @@ pub(crate) async fn check_throttle(pool: &Pool, key: &str, client_ip: &str) -> A
     let (key, ip) = (key.to_string(), client_ip.to_string());
     let now = db::now();
     let since = now - Duration::minutes(WINDOW_MINUTES);
-    let blocked_since = db::run(pool, move |c| {
+    let blocked_since = db::run(pool, move |c| -> AppResult<_> {
         let (n, oldest) = logins::failures_since(c, Subject::Username(&key), since)?;
         if n >= MAX_FAILURES_PER_USERNAME {
             return Ok(oldest);

@@ -69,7 +69,7 @@ impl TokenKeys {
             jti: uuid::Uuid::now_v7().to_string(),
             ep: epoch,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::caused_by)
     }
 
     pub fn verify(&self, token: &str) -> AppResult<Claims> {

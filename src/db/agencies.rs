@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{unique, StoreError, StoreResult};
 use super::schema::agencies;
-use super::{is_unique_violation, DbConn};
-use crate::error::{AppError, AppResult};
+use super::DbConn;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct AgencyRow {
@@ -30,24 +30,15 @@ pub struct AgencyInsertForm {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, form: &AgencyInsertForm) -> AppResult<AgencyRow> {
+pub fn insert(conn: &mut DbConn, form: &AgencyInsertForm) -> StoreResult<AgencyRow> {
     diesel::insert_into(agencies::table)
         .values(form)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "duplicate_agency",
-                    "an agency of that name already exists in that country",
-                )
-            } else {
-                e.into()
-            }
-        })?;
-    find(conn, &form.id)?.ok_or_else(|| AppError::internal("inserted agency vanished"))
+        .map_err(|e| unique(e, StoreError::DuplicateAgency))?;
+    find(conn, &form.id)?.ok_or(StoreError::NotFound)
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<AgencyRow>> {
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<AgencyRow>> {
     Ok(agencies::table
         .find(id)
         .select(agencies::all_columns)
@@ -56,7 +47,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<AgencyRow>> {
 }
 
 /// One page of agencies after `after` (an id), in creation order.
-pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> AppResult<Vec<AgencyRow>> {
+pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> StoreResult<Vec<AgencyRow>> {
     let mut q = agencies::table
         .select(agencies::all_columns)
         .order(agencies::id.asc())

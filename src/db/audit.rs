@@ -4,9 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{StoreError, StoreResult};
 use super::schema::{audit_entries, audit_heads, audit_nodes, audit_state};
 use super::DbConn;
-use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = audit_entries, treat_none_as_default_value = false)]
@@ -43,14 +43,14 @@ pub struct NodeRow {
     pub hash: String,
 }
 
-pub fn queue(conn: &mut DbConn, rows: &[EntryRow]) -> AppResult<()> {
-    crate::insert_chunks!(conn, audit_entries::table, rows, AppError::from);
+pub fn queue(conn: &mut DbConn, rows: &[EntryRow]) -> StoreResult<()> {
+    crate::insert_chunks!(conn, audit_entries::table, rows, StoreError::from);
     Ok(())
 }
 
 /// Takes the sequencer's lock (the state row, written first) and answers
 /// the integrated size.
-pub fn lock_state(conn: &mut DbConn) -> AppResult<i64> {
+pub fn lock_state(conn: &mut DbConn) -> StoreResult<i64> {
     diesel::update(audit_state::table.find(1))
         .set(audit_state::size.eq(audit_state::size))
         .execute(conn)?;
@@ -60,7 +60,7 @@ pub fn lock_state(conn: &mut DbConn) -> AppResult<i64> {
         .first(conn)?)
 }
 
-pub fn set_size(conn: &mut DbConn, size: i64) -> AppResult<()> {
+pub fn set_size(conn: &mut DbConn, size: i64) -> StoreResult<()> {
     diesel::update(audit_state::table.find(1))
         .set(audit_state::size.eq(size))
         .execute(conn)?;
@@ -79,7 +79,7 @@ struct PendingRow {
 }
 
 /// Entries waiting for a seq, oldest first: (id, leaf hash).
-pub fn pending(conn: &mut DbConn, limit: i64) -> AppResult<Vec<(String, String)>> {
+pub fn pending(conn: &mut DbConn, limit: i64) -> StoreResult<Vec<(String, String)>> {
     let q = audit_entries::table
         .filter(audit_entries::seq.is_null())
         .order(audit_entries::id.asc())
@@ -102,7 +102,7 @@ pub fn pending(conn: &mut DbConn, limit: i64) -> AppResult<Vec<(String, String)>
 
 /// Whether any entry waits for a seq: a plain read, so that an idle
 /// sequencer takes no lock and writes nothing.
-pub fn any_pending(conn: &mut DbConn) -> AppResult<bool> {
+pub fn any_pending(conn: &mut DbConn) -> StoreResult<bool> {
     Ok(audit_entries::table
         .filter(audit_entries::seq.is_null())
         .select(audit_entries::id)
@@ -113,9 +113,9 @@ pub fn any_pending(conn: &mut DbConn) -> AppResult<bool> {
 
 /// Gives `ids` the seqs `first`, `first + 1`, ... in one statement: the
 /// ids travel as one JSON array, which both backends can unnest.
-pub fn set_seqs(conn: &mut DbConn, first: i64, ids: &[String]) -> AppResult<()> {
+pub fn set_seqs(conn: &mut DbConn, first: i64, ids: &[String]) -> StoreResult<()> {
     use diesel::sql_types::{BigInt, Text};
-    let list = serde_json::to_string(ids).map_err(AppError::internal)?;
+    let list = serde_json::Value::from(ids).to_string();
     let updated = match conn {
         DbConn::Pg(c) => diesel::sql_query(
             "UPDATE audit_entries SET seq = $1 + j.ord - 1 \
@@ -134,7 +134,7 @@ pub fn set_seqs(conn: &mut DbConn, first: i64, ids: &[String]) -> AppResult<()> 
         .execute(c)?,
     };
     if updated != ids.len() {
-        return Err(AppError::internal(format!(
+        return Err(StoreError::Inconsistent(format!(
             "assigned {updated} seqs for {} entries",
             ids.len()
         )));
@@ -142,12 +142,12 @@ pub fn set_seqs(conn: &mut DbConn, first: i64, ids: &[String]) -> AppResult<()> 
     Ok(())
 }
 
-pub fn insert_nodes(conn: &mut DbConn, nodes: &[NodeRow]) -> AppResult<()> {
-    crate::insert_chunks!(conn, audit_nodes::table, nodes, AppError::from);
+pub fn insert_nodes(conn: &mut DbConn, nodes: &[NodeRow]) -> StoreResult<()> {
+    crate::insert_chunks!(conn, audit_nodes::table, nodes, StoreError::from);
     Ok(())
 }
 
-pub fn node(conn: &mut DbConn, level: i32, idx: i64) -> AppResult<Option<String>> {
+pub fn node(conn: &mut DbConn, level: i32, idx: i64) -> StoreResult<Option<String>> {
     Ok(audit_nodes::table
         .find((level, idx))
         .select(audit_nodes::hash)
@@ -155,14 +155,14 @@ pub fn node(conn: &mut DbConn, level: i32, idx: i64) -> AppResult<Option<String>
         .optional()?)
 }
 
-pub fn insert_head(conn: &mut DbConn, head: &HeadRow) -> AppResult<()> {
+pub fn insert_head(conn: &mut DbConn, head: &HeadRow) -> StoreResult<()> {
     diesel::insert_into(audit_heads::table)
         .values(head)
         .execute(conn)?;
     Ok(())
 }
 
-pub fn latest_head(conn: &mut DbConn) -> AppResult<Option<HeadRow>> {
+pub fn latest_head(conn: &mut DbConn) -> StoreResult<Option<HeadRow>> {
     Ok(audit_heads::table
         .order(audit_heads::size.desc())
         .select(audit_heads::all_columns)
@@ -170,7 +170,7 @@ pub fn latest_head(conn: &mut DbConn) -> AppResult<Option<HeadRow>> {
         .optional()?)
 }
 
-pub fn heads(conn: &mut DbConn) -> AppResult<Vec<HeadRow>> {
+pub fn heads(conn: &mut DbConn) -> StoreResult<Vec<HeadRow>> {
     Ok(audit_heads::table
         .order(audit_heads::size.asc())
         .select(audit_heads::all_columns)
@@ -178,7 +178,7 @@ pub fn heads(conn: &mut DbConn) -> AppResult<Vec<HeadRow>> {
 }
 
 /// Integrated entries with seq > `after` (all from 0 when none), in order.
-pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> AppResult<Vec<EntryRow>> {
+pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> StoreResult<Vec<EntryRow>> {
     let mut q = audit_entries::table
         .filter(audit_entries::seq.is_not_null())
         .order(audit_entries::seq.asc())
@@ -216,7 +216,7 @@ struct IdRow {
 }
 
 /// The first row of `table` that no entry, queued or integrated, links to.
-pub fn unaccounted(conn: &mut DbConn, table: &str, link: Link) -> AppResult<Option<String>> {
+pub fn unaccounted(conn: &mut DbConn, table: &str, link: Link) -> StoreResult<Option<String>> {
     let condition = match link {
         Link::Event => "a.event_id = t.id".to_string(),
         Link::Subject(kind) => format!("a.subject = '{kind}:' || t.id"),

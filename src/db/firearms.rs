@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{unique, StoreError, StoreResult};
 use super::schema::{destructions, firearm_events, firearm_identifiers, firearms};
-use super::{is_unique_violation, DbConn};
+use super::DbConn;
 use crate::domain::serial::{normalize, SerialNumber};
 use crate::domain::{Category, Component, ComponentKind, CountryCode, Firearm, Holder, Status};
-use crate::error::{AppError, AppResult};
 
 /// A firearm row. Written back whole by an event (`AsChangeset`): the
 /// transaction holds the row, so every column is the current value.
@@ -126,8 +126,8 @@ impl From<&Firearm> for FirearmRow {
     }
 }
 
-fn typed(row: FirearmRow) -> AppResult<Firearm> {
-    Firearm::try_from(row).map_err(|e| AppError::internal(format!("stored firearm: {e}")))
+fn typed(row: FirearmRow) -> StoreResult<Firearm> {
+    Firearm::try_from(row).map_err(|e| StoreError::Inconsistent(format!("firearm {e}")))
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -185,23 +185,16 @@ pub struct Registration {
     pub events: Vec<EventRow>,
 }
 
-fn map_insert_error(e: diesel::result::Error) -> AppError {
-    if is_unique_violation(&e) {
-        AppError::conflict(
-            "duplicate_marking",
-            "a firearm with this unique marking (country of manufacture, manufacturer, serial number) is already registered",
-        )
-    } else {
-        e.into()
-    }
+fn map_insert_error(e: diesel::result::Error) -> StoreError {
+    unique(e, StoreError::DuplicateMarking)
 }
 
-/// Writes registrations in batches. A unique-marking violation answers 409
-/// `duplicate_marking`; the caller's transaction then writes nothing.
+/// Writes registrations in batches. A marking already registered is
+/// `DuplicateMarking`; the caller's transaction then writes nothing.
 pub fn insert<R: std::borrow::Borrow<Registration>>(
     conn: &mut DbConn,
     regs: &[R],
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let regs: Vec<&Registration> = regs.iter().map(|r| r.borrow()).collect();
     let firearm_rows: Vec<FirearmRow> = regs.iter().map(|r| FirearmRow::from(&r.firearm)).collect();
     crate::insert_chunks!(conn, firearms::table, firearm_rows, map_insert_error);
@@ -229,15 +222,15 @@ pub fn insert<R: std::borrow::Borrow<Registration>>(
 /// Answers the firearm at its new version (written by [`apply_change`]),
 /// or 404 / 412. A locking read rather than a version bump: diesel keeps
 /// a read as a prepared statement but plans every update anew.
-pub fn take_for_change(conn: &mut DbConn, id: &str, expected: Option<i64>) -> AppResult<Firearm> {
+pub fn take_for_change(conn: &mut DbConn, id: &str, expected: Option<i64>) -> StoreResult<Firearm> {
     let q = firearms::table.find(id).select(firearms::all_columns);
     let row: Option<FirearmRow> = match conn {
         DbConn::Pg(c) => q.for_update().first(c).optional()?,
         DbConn::Sqlite(c) => q.first(c).optional()?,
     };
-    let mut firearm = typed(row.ok_or(AppError::NotFound)?)?;
+    let mut firearm = typed(row.ok_or(StoreError::NotFound)?)?;
     if expected.is_some_and(|v| v != firearm.version) {
-        return Err(AppError::PreconditionFailed {
+        return Err(StoreError::Stale {
             current: firearm.version,
         });
     }
@@ -246,7 +239,7 @@ pub fn take_for_change(conn: &mut DbConn, id: &str, expected: Option<i64>) -> Ap
 }
 
 /// Writes the firearm's changed columns and its event.
-pub fn apply_change(conn: &mut DbConn, firearm: &Firearm, event: &EventRow) -> AppResult<()> {
+pub fn apply_change(conn: &mut DbConn, firearm: &Firearm, event: &EventRow) -> StoreResult<()> {
     diesel::update(firearms::table.find(&firearm.id))
         .set(FirearmRow::from(firearm))
         .execute(conn)
@@ -272,7 +265,7 @@ impl IdentifierInsertForm {
     }
 }
 
-pub fn add_identifier(conn: &mut DbConn, mut form: IdentifierInsertForm) -> AppResult<()> {
+pub fn add_identifier(conn: &mut DbConn, mut form: IdentifierInsertForm) -> StoreResult<()> {
     let last: Option<i32> = firearm_identifiers::table
         .filter(firearm_identifiers::firearm_id.eq(&form.firearm_id))
         .select(diesel::dsl::max(firearm_identifiers::position))
@@ -289,7 +282,7 @@ pub fn set_serial_identifier(
     conn: &mut DbConn,
     firearm_id: &str,
     serial: &SerialNumber,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let (text, normalized) = (&serial.marked, &serial.normalized);
     diesel::update(
         firearm_identifiers::table
@@ -312,7 +305,7 @@ pub fn record_destruction(
     destruction: &DestructionInsertForm,
     firearms: &[Firearm],
     events: &[EventRow],
-) -> AppResult<()> {
+) -> StoreResult<()> {
     diesel::insert_into(destructions::table)
         .values(destruction)
         .execute(conn)?;
@@ -326,7 +319,7 @@ pub fn record_destruction(
 }
 
 /// Many firearms by id in one query (order not kept).
-pub fn find_many(conn: &mut DbConn, ids: &[String]) -> AppResult<Vec<Firearm>> {
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<Firearm>> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(super::CHUNK) {
         let q = firearms::table
@@ -340,13 +333,13 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> AppResult<Vec<Firearm>> {
     rows.into_iter().map(typed).collect()
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<Firearm>> {
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<Firearm>> {
     find_row(conn, id)?.map(typed).transpose()
 }
 
 /// The row as stored, unparsed: what verification digests, so that a row
 /// changed behind the registry's back is reported rather than refused.
-pub fn find_row(conn: &mut DbConn, id: &str) -> AppResult<Option<FirearmRow>> {
+pub fn find_row(conn: &mut DbConn, id: &str) -> StoreResult<Option<FirearmRow>> {
     Ok(firearms::table
         .find(id)
         .select(firearms::all_columns)
@@ -360,7 +353,7 @@ pub fn find_by_marking(
     country: &str,
     manufacturer_key: &str,
     serial_normalized: &str,
-) -> AppResult<Option<String>> {
+) -> StoreResult<Option<String>> {
     Ok(firearms::table
         .filter(firearms::country_of_manufacture.eq(country))
         .filter(firearms::manufacturer_key.eq(manufacturer_key))
@@ -387,7 +380,7 @@ pub fn page(
     filters: &Filters,
     after: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<Firearm>> {
+) -> StoreResult<Vec<Firearm>> {
     let mut q = firearms::table
         .select(firearms::all_columns)
         .order(firearms::id.asc())
@@ -415,7 +408,7 @@ pub fn page(
     rows.into_iter().map(typed).collect()
 }
 
-pub fn find_event(conn: &mut DbConn, id: &str) -> AppResult<Option<EventRow>> {
+pub fn find_event(conn: &mut DbConn, id: &str) -> StoreResult<Option<EventRow>> {
     Ok(firearm_events::table
         .find(id)
         .select(firearm_events::all_columns)
@@ -428,7 +421,7 @@ pub fn find_event(conn: &mut DbConn, id: &str) -> AppResult<Option<EventRow>> {
 pub type SequencedEvents = Vec<(EventRow, Option<i64>)>;
 
 /// A firearm's history with each event's audit seq (None until integrated).
-pub fn events_with_seq(conn: &mut DbConn, firearm_id: &str) -> AppResult<SequencedEvents> {
+pub fn events_with_seq(conn: &mut DbConn, firearm_id: &str) -> StoreResult<SequencedEvents> {
     use super::schema::audit_entries;
     Ok(firearm_events::table
         .left_join(

@@ -5,9 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::StoreResult;
 use super::schema::idempotency_keys as ik;
 use super::{is_unique_violation, DbConn};
-use crate::error::AppResult;
 
 /// A response kept for replay.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ pub fn reserve(
     path: &str,
     request_hash: &str,
     now: NaiveDateTime,
-) -> AppResult<Reservation> {
+) -> StoreResult<Reservation> {
     let inserted = diesel::insert_into(ik::table)
         .values((
             ik::scope.eq(k.scope),
@@ -93,7 +93,7 @@ pub fn complete(
     k: &KeyRef<'_>,
     response: &StoredResponse,
     now: NaiveDateTime,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     diesel::update(ik::table.find((k.scope, k.key)))
         .set((
             ik::state.eq("done"),
@@ -107,7 +107,7 @@ pub fn complete(
 }
 
 /// Frees a key whose request failed and wrote nothing, so it can be retried.
-pub fn release(conn: &mut DbConn, k: &KeyRef<'_>) -> AppResult<()> {
+pub fn release(conn: &mut DbConn, k: &KeyRef<'_>) -> StoreResult<()> {
     diesel::delete(
         ik::table
             .find((k.scope, k.key))

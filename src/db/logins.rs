@@ -4,16 +4,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::StoreResult;
 use super::schema::{login_failures, users};
 use super::{new_id, DbConn};
-use crate::error::AppResult;
 
 pub fn record_failure(
     conn: &mut DbConn,
     username_key: &str,
     client_ip: &str,
     at: NaiveDateTime,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     diesel::insert_into(login_failures::table)
         .values((
             login_failures::id.eq(new_id()),
@@ -38,7 +38,7 @@ pub fn failures_since(
     conn: &mut DbConn,
     subject: Subject<'_>,
     since: NaiveDateTime,
-) -> AppResult<(i64, Option<NaiveDateTime>)> {
+) -> StoreResult<(i64, Option<NaiveDateTime>)> {
     let mut since = since;
     let mut q = login_failures::table
         .select(login_failures::at)

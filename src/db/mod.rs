@@ -4,6 +4,7 @@
 
 pub mod agencies;
 pub mod audit;
+pub mod error;
 pub mod firearms;
 pub mod idempotency;
 pub mod logins;
@@ -22,7 +23,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::error::AppResult;
+pub use error::{StoreError, StoreResult};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -295,20 +296,27 @@ pub fn revert_all(conn: &mut DbConn) -> Result<(), String> {
 }
 
 /// Runs a storage function on a pooled connection off the async runtime,
-/// since diesel is synchronous.
-pub async fn run<T, F>(pool: &Pool, f: F) -> AppResult<T>
+/// since diesel is synchronous. The function's error is the caller's: a
+/// capability answers its own, storage's convert into it.
+pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || on_pooled(&pool, f)).await?
+    actix_web::web::block(move || on_pooled(&pool, f))
+        .await
+        .map_err(|e| E::from(e.into()))?
 }
 
 /// Runs a storage function on a pooled connection, marking the connection
 /// for a check before its next use if the function failed.
-pub fn on_pooled<T>(pool: &Pool, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
-    let mut conn = pool.get()?;
+pub fn on_pooled<T, E: From<StoreError>>(
+    pool: &Pool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut conn = pool.get().map_err(|e| E::from(e.into()))?;
     let result = f(&mut conn);
     conn.suspect = result.is_err();
     result
@@ -353,42 +361,41 @@ impl Drop for SqliteWriter {
 /// the write lock first: a deferred transaction that reads and then writes
 /// fails with "database is locked" when another writer got there between.
 /// On PostgreSQL, callers that must serialise on one row update it first.
-pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> AppResult<T>,
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let DbConn::Sqlite(_) = conn else {
-        return conn.transaction(f);
+    use diesel::connection::{AnsiTransactionManager as Tm, TransactionManager};
+    let _turn = matches!(conn, DbConn::Sqlite(_)).then(SqliteWriter::take);
+    // Begun through the backend's own transaction manager, so that
+    // statements inside that need a transaction (SQLite's multi-row insert,
+    // an import's savepoint) nest as savepoints.
+    let begun = match conn {
+        DbConn::Sqlite(inner) => Tm::begin_transaction_sql(inner, "BEGIN IMMEDIATE"),
+        DbConn::Pg(inner) => Tm::begin_transaction(inner),
     };
-    let _turn = SqliteWriter::take();
-    let DbConn::Sqlite(inner) = conn else {
-        return Err(crate::error::AppError::internal(
-            "connection changed backend",
-        ));
-    };
-    // Begun through diesel's own transaction manager, so that statements
-    // inside that need a transaction (SQLite's multi-row insert) nest as
-    // savepoints.
-    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    begun.map_err(|e| E::from(e.into()))?;
     let result = f(conn);
-    let DbConn::Sqlite(inner) = conn else {
-        return Err(crate::error::AppError::internal(
-            "connection changed backend",
-        ));
+    let ended = match (&result, &mut *conn) {
+        (Ok(_), DbConn::Sqlite(inner)) => Tm::commit_transaction(inner),
+        (Ok(_), DbConn::Pg(inner)) => Tm::commit_transaction(inner),
+        (Err(_), DbConn::Sqlite(inner)) => Tm::rollback_transaction(inner),
+        (Err(_), DbConn::Pg(inner)) => Tm::rollback_transaction(inner),
     };
-    match result {
-        Ok(v) => match AnsiTransactionManager::commit_transaction(inner) {
-            Ok(()) => Ok(v),
-            Err(e) => {
-                let _ = AnsiTransactionManager::rollback_transaction(inner);
-                Err(e.into())
-            }
-        },
-        Err(e) => {
-            let _ = AnsiTransactionManager::rollback_transaction(inner);
-            Err(e)
+    match (result, ended) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => {
+            // A failed commit has already rolled back or left the
+            // transaction for the manager to roll back.
+            let _ = match conn {
+                DbConn::Sqlite(inner) => Tm::rollback_transaction(inner),
+                DbConn::Pg(inner) => Tm::rollback_transaction(inner),
+            };
+            Err(E::from(e.into()))
         }
+        // The caller's error is the one worth reporting.
+        (Err(e), _) => Err(e),
     }
 }
 
@@ -409,26 +416,4 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
-}
-
-/// Opaque pagination cursors: the hex of the last id of a page. Ids are
-/// UUIDv7, so ordering by id is ordering by creation.
-pub mod cursor {
-
-    pub fn encode(last_id: &str) -> String {
-        hex::encode(last_id)
-    }
-
-    pub fn decode(raw: &str) -> Result<String, crate::error::AppError> {
-        hex::decode(raw)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .filter(|s| uuid::Uuid::parse_str(s).is_ok())
-            .ok_or_else(|| {
-                crate::error::AppError::bad_request(
-                    "invalid_cursor",
-                    "the cursor is not one this registry issued",
-                )
-            })
-    }
 }

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::StoreResult;
 use super::schema::notifications;
 use super::DbConn;
-use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = notifications, treat_none_as_default_value = false)]
@@ -19,7 +19,7 @@ pub struct NotificationRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> AppResult<()> {
+pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> StoreResult<()> {
     diesel::insert_into(notifications::table)
         .values(row)
         .execute(conn)?;
@@ -32,7 +32,7 @@ pub fn page(
     agency_id: &str,
     after: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<NotificationRow>> {
+) -> StoreResult<Vec<NotificationRow>> {
     let mut q = notifications::table
         .filter(notifications::agency_id.eq(agency_id.to_string()))
         .order(notifications::id.asc())

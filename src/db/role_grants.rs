@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{StoreError, StoreResult};
 use super::schema::role_grants;
 use super::DbConn;
-use crate::error::{AppError, AppResult};
 
 pub const PENDING: &str = "pending_approval";
 pub const APPROVED: &str = "approved";
@@ -25,14 +25,14 @@ pub struct GrantRow {
     pub decided_at: Option<NaiveDateTime>,
 }
 
-pub fn insert(conn: &mut DbConn, row: &GrantRow) -> AppResult<()> {
+pub fn insert(conn: &mut DbConn, row: &GrantRow) -> StoreResult<()> {
     diesel::insert_into(role_grants::table)
         .values(row)
         .execute(conn)?;
     Ok(())
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<GrantRow>> {
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<GrantRow>> {
     Ok(role_grants::table
         .find(id)
         .select(role_grants::all_columns)
@@ -48,7 +48,7 @@ pub fn decide(
     status: &str,
     decided_by: &str,
     now: NaiveDateTime,
-) -> AppResult<(GrantRow, bool)> {
+) -> StoreResult<(GrantRow, bool)> {
     let decided = diesel::update(
         role_grants::table
             .find(id)
@@ -61,7 +61,7 @@ pub fn decide(
         role_grants::version.eq(role_grants::version + 1),
     ))
     .execute(conn)?;
-    let row = find(conn, id)?.ok_or(AppError::NotFound)?;
+    let row = find(conn, id)?.ok_or(StoreError::NotFound)?;
     Ok((row, decided == 1))
 }
 
@@ -71,7 +71,7 @@ pub fn page(
     status: Option<&str>,
     after: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<GrantRow>> {
+) -> StoreResult<Vec<GrantRow>> {
     let mut q = role_grants::table
         .select(role_grants::all_columns)
         .order(role_grants::id.asc())

@@ -7,10 +7,10 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
+use super::error::StoreResult;
 use super::schema::firearm_identifiers as fi;
 use super::DbConn;
 use crate::domain::trace::{fold, Plan};
-use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, QueryableByName)]
 #[diesel(table_name = fi)]
@@ -65,7 +65,7 @@ pub fn candidates(
     exact: bool,
     markings_only: bool,
     limit: i64,
-) -> AppResult<Vec<IdentifierRow>> {
+) -> StoreResult<Vec<IdentifierRow>> {
     if let (Plan::Trigrams(like), DbConn::Sqlite(c)) = (plan, &mut *conn) {
         let source = if markings_only {
             "AND i.source = 'marking'"

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{unique, StoreError, StoreResult};
 use super::schema::trace_requests as tr;
-use super::{is_unique_violation, DbConn};
-use crate::error::{AppError, AppResult};
+use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
 #[diesel(table_name = tr, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -31,21 +31,15 @@ pub struct TraceRequestRow {
 
 /// Inserts a request; a taken reference answers `duplicate_reference` so
 /// the caller can draw another.
-pub fn insert(conn: &mut DbConn, row: &TraceRequestRow) -> AppResult<()> {
+pub fn insert(conn: &mut DbConn, row: &TraceRequestRow) -> StoreResult<()> {
     diesel::insert_into(tr::table)
         .values(row)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("duplicate_reference", "reference taken")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| unique(e, StoreError::DuplicateReference))?;
     Ok(())
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<TraceRequestRow>> {
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<TraceRequestRow>> {
     Ok(tr::table
         .find(id)
         .select(tr::all_columns)
@@ -54,14 +48,14 @@ pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<TraceRequestRow>> {
 }
 
 /// Takes a request for one change (see `firearms::take_for_change`).
-pub fn take_for_change(conn: &mut DbConn, id: &str) -> AppResult<TraceRequestRow> {
+pub fn take_for_change(conn: &mut DbConn, id: &str) -> StoreResult<TraceRequestRow> {
     diesel::update(tr::table.find(id))
         .set(tr::version.eq(tr::version + 1))
         .execute(conn)?;
-    find(conn, id)?.ok_or(AppError::NotFound)
+    find(conn, id)?.ok_or(StoreError::NotFound)
 }
 
-pub fn update(conn: &mut DbConn, row: &TraceRequestRow) -> AppResult<()> {
+pub fn update(conn: &mut DbConn, row: &TraceRequestRow) -> StoreResult<()> {
     diesel::update(tr::table.find(&row.id))
         .set(row)
         .execute(conn)?;
@@ -81,7 +75,7 @@ pub fn page(
     status: Option<&str>,
     after: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<TraceRequestRow>> {
+) -> StoreResult<Vec<TraceRequestRow>> {
     let mut q = tr::table
         .order(tr::id.asc())
         .limit(limit)

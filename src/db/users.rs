@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::error::{unique, StoreError, StoreResult};
 use super::schema::users;
-use super::{is_unique_violation, DbConn};
-use crate::error::{AppError, AppResult};
+use super::DbConn;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct UserRow {
@@ -39,21 +39,15 @@ pub struct UserInsertForm {
     pub token_epoch: i64,
 }
 
-pub fn insert(conn: &mut DbConn, form: &UserInsertForm) -> AppResult<UserRow> {
+pub fn insert(conn: &mut DbConn, form: &UserInsertForm) -> StoreResult<UserRow> {
     diesel::insert_into(users::table)
         .values(form)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("duplicate_username", "that username is taken")
-            } else {
-                e.into()
-            }
-        })?;
-    find(conn, &form.id)?.ok_or_else(|| AppError::internal("inserted user vanished"))
+        .map_err(|e| unique(e, StoreError::DuplicateUsername))?;
+    find(conn, &form.id)?.ok_or(StoreError::NotFound)
 }
 
-pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<UserRow>> {
+pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<UserRow>> {
     Ok(users::table
         .find(id)
         .select(users::all_columns)
@@ -61,7 +55,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<UserRow>> {
         .optional()?)
 }
 
-pub fn find_by_username_key(conn: &mut DbConn, key: &str) -> AppResult<Option<UserRow>> {
+pub fn find_by_username_key(conn: &mut DbConn, key: &str) -> StoreResult<Option<UserRow>> {
     Ok(users::table
         .filter(users::username_key.eq(key))
         .select(users::all_columns)
@@ -69,7 +63,7 @@ pub fn find_by_username_key(conn: &mut DbConn, key: &str) -> AppResult<Option<Us
         .optional()?)
 }
 
-pub fn count(conn: &mut DbConn) -> AppResult<i64> {
+pub fn count(conn: &mut DbConn) -> StoreResult<i64> {
     Ok(users::table.count().get_result(conn)?)
 }
 
@@ -79,7 +73,7 @@ pub fn page(
     agency_id: Option<&str>,
     after: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<UserRow>> {
+) -> StoreResult<Vec<UserRow>> {
     let mut q = users::table
         .select(users::all_columns)
         .order(users::id.asc())
@@ -95,7 +89,7 @@ pub fn page(
 }
 
 /// Disables a user. Writing to the row first serialises concurrent changes.
-pub fn set_disabled(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> AppResult<UserRow> {
+pub fn set_disabled(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<UserRow> {
     diesel::update(users::table.find(id))
         .set((
             users::disabled.eq(true),
@@ -103,7 +97,7 @@ pub fn set_disabled(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> AppResul
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    find(conn, id)?.ok_or(AppError::NotFound)
+    find(conn, id)?.ok_or(StoreError::NotFound)
 }
 
 /// Replaces a user's roles, only if the row is still at `expected_version`
@@ -114,7 +108,7 @@ pub fn set_roles(
     roles: &str,
     expected_version: Option<i64>,
     now: NaiveDateTime,
-) -> AppResult<UserRow> {
+) -> StoreResult<UserRow> {
     let target = users::table.find(id);
     let changes = (
         users::roles.eq(roles),
@@ -127,9 +121,9 @@ pub fn set_roles(
             .execute(conn)?,
         None => diesel::update(target).set(changes).execute(conn)?,
     };
-    let row = find(conn, id)?.ok_or(AppError::NotFound)?;
+    let row = find(conn, id)?.ok_or(StoreError::NotFound)?;
     if updated == 0 {
-        return Err(AppError::PreconditionFailed {
+        return Err(StoreError::Stale {
             current: row.version,
         });
     }
@@ -144,7 +138,7 @@ pub fn set_password(
     hash: &str,
     must_change: bool,
     now: NaiveDateTime,
-) -> AppResult<UserRow> {
+) -> StoreResult<UserRow> {
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(hash),
@@ -154,10 +148,10 @@ pub fn set_password(
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    find(conn, id)?.ok_or(AppError::NotFound)
+    find(conn, id)?.ok_or(StoreError::NotFound)
 }
 
-pub fn record_login(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> AppResult<()> {
+pub fn record_login(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> StoreResult<()> {
     diesel::update(users::table.find(id))
         .set(users::last_login_at.eq(now))
         .execute(conn)?;

@@ -15,7 +15,7 @@ use crate::auth::policy::{self, Action, HistoryScope};
 use crate::auth::AuthUser;
 use crate::auth::Recorder;
 use crate::db::firearms::{DestructionInsertForm, EventRow, SequencedEvents};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, StoreError};
 use crate::domain::lifecycle::transition;
 use crate::domain::{DestructionMethod, EventType, Firearm, Status};
 use crate::error::{AppError, AppResult, FieldError};
@@ -76,7 +76,7 @@ pub fn record(
     expected_version: Option<i64>,
     input: EventInput,
 ) -> AppResult<(EventRow, Firearm)> {
-    let written = db::write_tx(conn, |c| {
+    db::write_tx(conn, |c| {
         let firearm = db::firearms::take_for_change(c, firearm_id, expected_version)?;
         check_agencies_exist(c, &input.action.agency_refs())?;
         let applied = apply::apply(&firearm, actor, &input, db::now())?;
@@ -88,7 +88,13 @@ pub fn record(
             applied.details,
             input.context(),
         );
-        db::firearms::apply_change(c, &applied.firearm, &event)?;
+        db::firearms::apply_change(c, &applied.firearm, &event).map_err(|e| match e {
+            StoreError::DuplicateMarking => AppError::conflict(
+                "duplicate_marking",
+                "the corrected marking (country of manufacture, manufacturer, serial number) belongs to another registered firearm",
+            ),
+            other => other.into(),
+        })?;
         crate::audit::queue(
             c,
             &actor.audit_actor(),
@@ -105,14 +111,7 @@ pub fn record(
             db::firearms::set_serial_identifier(c, &f.id, &f.serial)?;
         }
         Ok((event, applied.firearm))
-    });
-    match written {
-        Err(AppError::Conflict { code: "duplicate_marking", .. }) => Err(AppError::conflict(
-            "duplicate_marking",
-            "the corrected marking (country of manufacture, manufacturer, serial number) belongs to another registered firearm",
-        )),
-        other => other,
-    }
+    })
 }
 
 /// The events that moved a firearm's responsibility, oldest first:
@@ -220,11 +219,11 @@ fn take_for_destruction(
     for id in ids {
         let row = match db::firearms::take_for_change(c, id, None) {
             Ok(row) => row,
-            Err(AppError::NotFound) => {
+            Err(StoreError::NotFound) => {
                 failures.push(fail(id, "not_found", "no firearm has this id".into()));
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let status = row.status;
         if !policy::may_change_firearm(&actor.agency_id, &row.responsible_agency_id, false) {

@@ -14,9 +14,9 @@ use crate::audit;
 use crate::auth::policy::{self, Action};
 use crate::auth::{AuthUser, Recorder};
 use crate::db::firearms::{EventRow, IdentifierInsertForm, Registration};
-use crate::db::{self, DbConn, Pool};
+use crate::db::{self, DbConn, Pool, StoreError};
 use crate::domain::{Component, Firearm, Holder, Status};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, TxError};
 pub use input::{NewFirearm, RegisterFirearm};
 
 /// What one registration writes, with its audit entries.
@@ -213,26 +213,24 @@ fn duplicate(existing_id: &str) -> AppError {
 /// event, in one transaction.
 pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResult<Firearm> {
     let Prepared { rows, audit } = prepare(actor, &new, Utc::now())?;
-    let written = db::write_tx(conn, |c| {
+    let written = db::write_tx(conn, |c| -> Result<Firearm, TxError> {
         let errors = check_agencies(c, &new, &mut HashMap::new())?;
         if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
+            return Err(AppError::Validation(errors).into());
         }
         db::firearms::insert(c, std::slice::from_ref(&rows))?;
         audit::queue(c, &actor.audit_actor(), audit)?;
         Ok(rows.firearm)
     });
     match written {
-        // The constraint refused it; name the firearm that holds the marking.
-        Err(AppError::Conflict {
-            code: "duplicate_marking",
-            ..
-        }) => {
+        // The constraint refused it, and the transaction is over; name the
+        // firearm that holds the marking.
+        Err(TxError::Store(StoreError::DuplicateMarking)) => {
             let (country, manufacturer, serial) = new.unique_key();
             let existing = db::firearms::find_by_marking(conn, &country, &manufacturer, &serial)?;
             Err(duplicate(existing.as_deref().unwrap_or("unknown")))
         }
-        other => other,
+        other => Ok(other?),
     }
 }
 
@@ -313,20 +311,18 @@ struct Candidate {
 fn insert_candidates(conn: &mut DbConn, good: &[Candidate]) -> AppResult<()> {
     // Registrations are written in batches; borrow them without copying.
     let regs: Vec<&Registration> = good.iter().map(|g| &g.prepared.rows).collect();
-    db::firearms::insert(conn, &regs)
+    Ok(db::firearms::insert(conn, &regs)?)
 }
 
 /// Writes the rows in a savepoint. Answers false, having written nothing,
 /// when a marking is already registered.
 fn try_insert(conn: &mut DbConn, good: &[Candidate]) -> AppResult<bool> {
     use diesel::Connection;
-    match conn.transaction(|c| insert_candidates(c, good)) {
+    let regs: Vec<&Registration> = good.iter().map(|g| &g.prepared.rows).collect();
+    match conn.transaction(|c| db::firearms::insert(c, &regs)) {
         Ok(()) => Ok(true),
-        Err(AppError::Conflict {
-            code: "duplicate_marking",
-            ..
-        }) => Ok(false),
-        Err(e) => Err(e),
+        Err(StoreError::DuplicateMarking) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -98,7 +98,7 @@ pub async fn list(
     let page = query.parse()?;
     let limit = page.limit;
     let rows = auth::run_as(&state.pool, caller, move |c, _| {
-        db::agencies::page(c, page.after.as_deref(), limit + 1)
+        Ok(db::agencies::page(c, page.after.as_deref(), limit + 1)?)
     })
     .await?;
     Page::from_rows(rows, limit, |r| &r.id, |r| Ok(AgencyView::from(r))).map(web::Json)

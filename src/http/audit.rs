@@ -111,7 +111,7 @@ pub async fn entries(
         "audit",
         json!({"after": after, "limit": limit}),
     );
-    let rows = db::run(&state.pool, move |c| {
+    let rows = db::run(&state.pool, move |c| -> AppResult<_> {
         let rows = db::audit::integrated(c, after, limit + 1)?;
         reads.record(c, &actor, read)?;
         Ok(rows)
@@ -389,10 +389,7 @@ pub async fn export(state: web::Data<AppState>, user: AuthUser) -> AppResult<Htt
         let mut after = None;
         let mut sent = 0i64;
         loop {
-            let page = pool
-                .get()
-                .map_err(AppError::from)
-                .and_then(|mut c| db::audit::integrated(&mut c, after, 1000));
+            let page = db::on_pooled(&pool, |c| db::audit::integrated(c, after, 1000));
             let page = match page {
                 Ok(p) => p,
                 Err(e) => {

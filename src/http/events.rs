@@ -52,7 +52,7 @@ impl TryFrom<EventRow> for EventView {
     type Error = AppError;
     fn try_from(e: EventRow) -> AppResult<Self> {
         Ok(Self {
-            details: serde_json::from_str(&e.details).map_err(AppError::internal)?,
+            details: serde_json::from_str(&e.details).map_err(AppError::caused_by)?,
             id: e.id,
             sequence: e.sequence,
             kind: e.event_type,
@@ -163,7 +163,7 @@ pub fn csv_cell(text: String) -> String {
 
 fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal(e);
+    let fail = |e: csv::Error| AppError::caused_by(e);
     w.write_record(CSV_HEADER).map_err(fail)?;
     for e in events {
         let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
@@ -186,7 +186,7 @@ fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
         w.write_record(record.map(csv_cell)).map_err(fail)?;
     }
     w.into_inner()
-        .map_err(|e| AppError::internal(e.to_string()))
+        .map_err(|e| AppError::caused_by(e.into_error()))
 }
 
 fn wants_csv(req: &HttpRequest) -> bool {

@@ -74,13 +74,13 @@ pub async fn idempotency(
     let (scope, method, reserved_key) = (user_id.clone(), req.method().to_string(), key.clone());
     // The account is checked before anything is replayed: a disabled
     // user's retry is refused like any other request of theirs.
-    let reserved = db::run(&state.pool, move |c| {
+    let reserved = db::run(&state.pool, move |c| -> Result<_, AppError> {
         caller.account(c)?;
         let k = KeyRef {
             scope: &scope,
             key: &reserved_key,
         };
-        store::reserve(c, &k, &method, &path, &hash, db::now())
+        Ok(store::reserve(c, &k, &method, &path, &hash, db::now())?)
     })
     .await;
     match reserved {

@@ -1,6 +1,5 @@
 use serde::{Deserialize, Serialize};
 
-use crate::db::cursor;
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -60,5 +59,28 @@ impl<T> Page<T> {
         };
         let items = rows.into_iter().map(view).collect::<AppResult<Vec<T>>>()?;
         Ok(Self { items, next_cursor })
+    }
+}
+
+/// Opaque pagination cursors: the hex of the last id of a page. Ids are
+/// UUIDv7, so ordering by id is ordering by creation.
+mod cursor {
+    use crate::error::AppError;
+
+    pub fn encode(last_id: &str) -> String {
+        hex::encode(last_id)
+    }
+
+    pub fn decode(raw: &str) -> Result<String, AppError> {
+        hex::decode(raw)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_cursor",
+                    "the cursor is not one this registry issued",
+                )
+            })
     }
 }

@@ -16,10 +16,10 @@ use crate::audit::{self, content, Entry};
 use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
 use crate::db::trace_requests::{Mailbox, TraceRequestRow};
-use crate::db::{self, DbConn, Pool};
+use crate::db::{self, DbConn, Pool, StoreError};
 use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at, Holder};
 use crate::domain::trace::{Pattern, PatternError};
-use crate::error::{checked, AppError, AppResult, Validator};
+use crate::error::{checked, AppError, AppResult, TxError, Validator};
 use crate::input::{parse_holder, parse_uuid, HolderInput};
 
 crate::vocabulary!(Urgency { Normal => "normal", Urgent => "urgent" });
@@ -244,8 +244,8 @@ pub async fn create(
             from_agency_id: from.clone(),
             to_agency_id: c.to_agency_id.clone(),
             created_by_user_id: user_id.clone(),
-            firearm: serde_json::to_string(&c.firearm).map_err(AppError::internal)?,
-            circumstances: serde_json::to_string(&c.circumstances).map_err(AppError::internal)?,
+            firearm: serde_json::to_string(&c.firearm).map_err(AppError::caused_by)?,
+            circumstances: serde_json::to_string(&c.circumstances).map_err(AppError::caused_by)?,
             urgency: c.urgency.to_string(),
             respond_by: c
                 .respond_by
@@ -264,16 +264,17 @@ pub async fn create(
         // References are drawn at random; a clash draws again.
         for _ in 0..8 {
             row.reference = reference(now);
-            let written = db::write_tx(conn, |tx| {
+            let written = db::write_tx(conn, |tx| -> Result<(), TxError> {
                 db::trace_requests::insert(tx, &row)?;
-                audit::queue(tx, &actor, vec![entry("trace_request.created", &row)])
+                Ok(audit::queue(
+                    tx,
+                    &actor,
+                    vec![entry("trace_request.created", &row)],
+                )?)
             });
             match written {
-                Err(AppError::Conflict {
-                    code: "duplicate_reference",
-                    ..
-                }) => continue,
-                other => return other.map(|()| row),
+                Err(TxError::Store(StoreError::DuplicateReference)) => continue,
+                other => return Ok(other.map(|()| row)?),
             }
         }
         Err(AppError::internal("no free trace request reference"))

@@ -86,3 +86,15 @@ fn nothing_below_http_uses_it() {
         .collect();
     assert!(upward.is_empty(), "below http, yet using it: {upward:?}");
 }
+
+/// Errors by layer: storage answers `StoreError`, never the answer type
+/// that only the layers building answers make.
+#[test]
+fn storage_makes_no_answers() {
+    let graph = graph();
+    let db = graph.get("db").expect("db module");
+    assert!(
+        !db.contains("error") && !db.contains("http"),
+        "db uses {db:?}"
+    );
+}

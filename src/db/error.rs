@@ -1,0 +1,57 @@
+//! What storage can fail with. Storage knows rows and constraints, not
+//! answers: a refused unique key is named here by what it protects, and the
+//! layer that builds the answer decides what the caller is told (see
+//! `AppError`). Everything else is the database's own error, kept whole
+//! so its cause reaches the log.
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another firearm holds this unique marking (country of manufacture,
+    /// manufacturer, serial number).
+    #[error("a firearm with this unique marking is already registered")]
+    DuplicateMarking,
+    #[error("the username is taken")]
+    DuplicateUsername,
+    #[error("an agency of that name already exists in that country")]
+    DuplicateAgency,
+    #[error("the trace request reference is taken")]
+    DuplicateReference,
+    /// The row to change does not exist.
+    #[error("no such row")]
+    NotFound,
+    /// The row is no longer at the version the caller expected.
+    #[error("the row is at version {current}")]
+    Stale { current: i64 },
+    /// Storage holds what the registry never writes: a value that does not
+    /// parse, or a statement that touched other rows than it must.
+    #[error("storage is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error("no database connection available: {0}")]
+    Unavailable(String),
+    #[error("database")]
+    Query(#[from] diesel::result::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for StoreError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Unavailable(format!("blocking task: {e}"))
+    }
+}
+
+/// Names a refused unique key; any other error stays the database's.
+pub(crate) fn unique(e: diesel::result::Error, taken: StoreError) -> StoreError {
+    if super::is_unique_violation(&e) {
+        taken
+    } else {
+        StoreError::Query(e)
+    }
+}
