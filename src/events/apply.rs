@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 pub struct Applied {
     pub firearm: Firearm,
     pub details: Value,
-    pub new_marking: Option<(String, String)>,
+    pub new_marking: Option<Marking>,
     pub serial_changed: bool,
 }
 
@@ -75,7 +75,7 @@ fn custodian_after(to: &Holder, owner: &Holder) -> Option<Holder> {
 struct Draft {
     new: Firearm,
     details: Map<String, Value>,
-    new_marking: Option<(String, String)>,
+    new_marking: Option<Marking>,
     serial_changed: bool,
 }
 
@@ -102,7 +102,7 @@ impl Draft {
 
     fn add_marking(&mut self, marking: &Marking) {
         self.new.markings.push(marking.clone());
-        self.new_marking = Some((marking.kind.to_string(), marking.text.clone()));
+        self.new_marking = Some(marking.clone());
     }
 }
 

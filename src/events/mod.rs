@@ -100,10 +100,11 @@ pub fn record(
             &actor.audit_actor(),
             vec![crate::audit::firearm_change(&applied.firearm, &event)],
         )?;
-        if let Some((kind, text)) = applied.new_marking {
+        if let Some(m) = &applied.new_marking {
+            let kind = m.kind.as_str();
             db::firearms::add_identifier(
                 c,
-                db::firearms::IdentifierInsertForm::new(&firearm.id, 0, "marking", &kind, &text),
+                db::firearms::IdentifierInsertForm::new(&firearm.id, 0, "marking", kind, &m.text),
             )?;
         }
         if applied.serial_changed {

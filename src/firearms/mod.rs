@@ -44,14 +44,14 @@ pub fn prepare(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> AppRes
             applied.details,
             input.context(),
         );
-        if let Some((kind, text)) = applied.new_marking {
+        if let Some(m) = &applied.new_marking {
             let position = reg.identifiers.len();
             reg.identifiers.push(IdentifierInsertForm::new(
                 &firearm.id,
                 position,
                 "marking",
-                &kind,
-                &text,
+                m.kind.as_str(),
+                &m.text,
             ));
         }
         if applied.serial_changed {

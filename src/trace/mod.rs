@@ -139,10 +139,27 @@ fn rounded(score: f64) -> f64 {
     (score.min(1.0) * 1000.0).round() / 1000.0
 }
 
+/// A firearm's place in an answer.
+struct Rank<'a> {
+    score: f64,
+    firearm_id: &'a str,
+}
+
+impl<'a> Rank<'a> {
+    fn of(m: &'a Match) -> Self {
+        Self {
+            score: m.score,
+            firearm_id: &m.firearm.id,
+        }
+    }
+}
+
 /// Best first: higher score, then firearm id so that equal scores answer
 /// in a stable order.
-fn ranking(a: (f64, &String), b: (f64, &String)) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+fn ranking(a: Rank<'_>, b: Rank<'_>) -> std::cmp::Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then_with(|| a.firearm_id.cmp(b.firearm_id))
 }
 
 /// Runs a trace query: candidates through the indexes, each checked and
@@ -179,7 +196,13 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
     let described = description.iter().any(Option::is_some);
     if !described && !q.ranks_on_markings() && best.len() > q.limit {
         let mut ranked: Vec<_> = best.into_iter().collect();
-        ranked.sort_by(|(a, (_, sa)), (b, (_, sb))| ranking((rounded(*sa), a), (rounded(*sb), b)));
+        ranked.sort_by(|(a, (_, sa)), (b, (_, sb))| {
+            let rank = |score: &f64, firearm_id| Rank {
+                score: rounded(*score),
+                firearm_id,
+            };
+            ranking(rank(sa, a), rank(sb, b))
+        });
         ranked.truncate(q.limit);
         best = ranked.into_iter().collect();
         truncated = true;
@@ -202,7 +225,7 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
             firearm,
         });
     }
-    matches.sort_by(|a, b| ranking((a.score, &a.firearm.id), (b.score, &b.firearm.id)));
+    matches.sort_by(|a, b| ranking(Rank::of(a), Rank::of(b)));
     if matches.len() > q.limit {
         matches.truncate(q.limit);
         truncated = true;
