@@ -5,6 +5,8 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::domain::net::Cidr;
+
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -15,9 +17,9 @@ pub struct Settings {
     pub token_ttl_secs: i64,
     pub pool_size: Option<u32>,
     pub workers: Option<usize>,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy
-    /// that sets it), for login throttling.
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` is believed, for login throttling
+    /// (`REGISTRY_TRUSTED_PROXIES`, comma-separated addresses or blocks).
+    pub trusted_proxies: Vec<Cidr>,
     pub log_json: bool,
     /// The audit log's signing key file (C2SP private key text); default
     /// `<data dir>/audit_key`, generated on first start.
@@ -65,7 +67,7 @@ impl Settings {
             token_ttl_secs: parse_var("REGISTRY_TOKEN_TTL_SECS")?.unwrap_or(900),
             pool_size: parse_var("REGISTRY_DB_POOL_SIZE")?,
             workers: parse_var("REGISTRY_WORKERS")?,
-            trust_forwarded_for: parse_var("REGISTRY_TRUST_FORWARDED_FOR")?.unwrap_or(false),
+            trusted_proxies: trusted_proxies()?,
             log_json: var("REGISTRY_LOG_FORMAT").is_some_and(|v| v == "json"),
             audit_key_file: var("REGISTRY_AUDIT_KEY_FILE").map(PathBuf::from),
             audit_origin: var("REGISTRY_AUDIT_ORIGIN")
@@ -75,6 +77,22 @@ impl Settings {
             require_purpose: parse_var("REGISTRY_REQUIRE_PURPOSE")?.unwrap_or(false),
         })
     }
+}
+
+fn trusted_proxies() -> Result<Vec<Cidr>, String> {
+    // The old switch believed the leftmost, client-written hop. Starting
+    // with it set would silently change who is throttled; say so instead.
+    if var("REGISTRY_TRUST_FORWARDED_FOR").is_some() {
+        return Err(
+            "REGISTRY_TRUST_FORWARDED_FOR is no longer read: list the proxies in \
+                    REGISTRY_TRUSTED_PROXIES (e.g. 10.0.0.0/8) instead"
+                .into(),
+        );
+    }
+    var("REGISTRY_TRUSTED_PROXIES")
+        .map(|v| Cidr::parse_list(&v).map_err(|e| format!("REGISTRY_TRUSTED_PROXIES: {e}")))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 impl fmt::Debug for Settings {

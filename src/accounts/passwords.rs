@@ -20,7 +20,7 @@ pub async fn change_own(
     client_ip: String,
 ) -> AppResult<()> {
     let key = user.username.to_ascii_lowercase();
-    login::check_throttle(pool, &key, &client_ip).await?;
+    let attempt = login::admit(pool, &key, &client_ip).await?;
     let id = user.id.clone();
     let row = db::run(pool, move |c| users::find(c, &id))
         .await?
@@ -29,16 +29,13 @@ pub async fn change_own(
     let given = current.clone();
     let matches = actix_web::web::block(move || password::verify(&given, &stored)).await?;
     if !matches {
-        let now = db::now();
-        db::run(pool, move |c| {
-            logins::record_failure(c, &key, &client_ip, now)
-        })
-        .await?;
+        // The attempt was counted as a failure when it was admitted.
         return Err(AppError::forbidden_because(
             "wrong_password",
             "the current password is wrong",
         ));
     }
+    db::run(pool, move |c| logins::succeeded(c, &attempt)).await?;
     if current == new.expose() {
         return Err(AppError::field(
             "new_password",

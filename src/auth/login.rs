@@ -9,13 +9,21 @@ use serde_json::json;
 use super::password;
 use super::TokenKeys;
 use crate::audit::{self, AuditActor, Entry};
-use crate::db::{self, logins, logins::Subject, Pool};
+use crate::db::logins::{self, Admission, Attempt, Limits};
+use crate::db::{self, Pool};
 use crate::error::{AppError, AppResult};
 
-/// Failures allowed within [`WINDOW_MINUTES`] before 429.
-pub const MAX_FAILURES_PER_USERNAME: i64 = 5;
-pub const MAX_FAILURES_PER_CLIENT: i64 = 20;
+/// Failures allowed within [`WINDOW_MINUTES`] before 429: for one username
+/// from one address, and for one address whatever the usernames.
+pub const MAX_FAILURES_PER_USERNAME_AND_ADDRESS: i64 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const WINDOW_MINUTES: i64 = 15;
+
+pub const LIMITS: Limits = Limits {
+    per_username_and_address: MAX_FAILURES_PER_USERNAME_AND_ADDRESS,
+    per_address: MAX_FAILURES_PER_ADDRESS,
+    window: Duration::minutes(WINDOW_MINUTES),
+};
 
 pub struct Issued {
     pub access_token: String,
@@ -33,7 +41,7 @@ pub async fn login(
     request_id: String,
 ) -> AppResult<Issued> {
     let key = username.trim().to_ascii_lowercase();
-    check_throttle(pool, &key, &client_ip).await?;
+    let attempt = admit(pool, &key, &client_ip).await?;
 
     let lookup_key = key.clone();
     let user = db::run(pool, move |c| {
@@ -62,6 +70,7 @@ pub async fn login(
             let id = user.id.clone();
             db::run(pool, move |c| {
                 db::write_tx(c, |c| {
+                    logins::succeeded(c, &attempt)?;
                     db::users::record_login(c, &id, now)?;
                     audit::queue(
                         c,
@@ -78,10 +87,9 @@ pub async fn login(
             })
         }
         _ => {
-            let now = db::now();
+            // The attempt was counted as a failure when it was admitted.
             db::run(pool, move |c| {
                 db::write_tx(c, |c| {
-                    logins::record_failure(c, &key, &client_ip, now)?;
                     let target = format!("username:{key}");
                     audit::queue(
                         c,
@@ -99,31 +107,22 @@ pub async fn login(
     }
 }
 
-pub(crate) async fn check_throttle(pool: &Pool, key: &str, client_ip: &str) -> AppResult<()> {
+/// Counts an attempt for `key` from `client_ip`, or refuses it with 429
+/// while too many recent failures stand against either.
+pub(crate) async fn admit(pool: &Pool, key: &str, client_ip: &str) -> AppResult<Attempt> {
     let (key, ip) = (key.to_string(), client_ip.to_string());
     let now = db::now();
-    let since = now - Duration::minutes(WINDOW_MINUTES);
-    let blocked_since = db::run(pool, move |c| -> AppResult<_> {
-        let (n, oldest) = logins::failures_since(c, Subject::Username(&key), since)?;
-        if n >= MAX_FAILURES_PER_USERNAME {
-            return Ok(oldest);
-        }
-        let (n, oldest) = logins::failures_since(c, Subject::ClientIp(&ip), since)?;
-        Ok(if n >= MAX_FAILURES_PER_CLIENT {
-            oldest
-        } else {
-            None
-        })
+    let admission = db::run(pool, move |c| {
+        db::write_tx(c, |c| logins::begin_attempt(c, &key, &ip, now, LIMITS))
     })
     .await?;
-    match blocked_since {
-        Some(oldest) => {
-            let frees_at = oldest + Duration::minutes(WINDOW_MINUTES);
-            let wait = (frees_at - now).num_seconds().max(1);
+    match admission {
+        Admission::Admitted(attempt) => Ok(attempt),
+        Admission::Throttled { until } => {
+            let wait = (until - now).num_seconds().max(1);
             Err(AppError::TooManyRequests {
                 retry_after_secs: u64::try_from(wait).unwrap_or(1),
             })
         }
-        None => Ok(()),
     }
 }

@@ -52,6 +52,7 @@ diesel::table! {
         username_key -> Text,
         client_ip -> Text,
         at -> Timestamp,
+        succeeded -> Bool,
     }
 }
 

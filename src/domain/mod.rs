@@ -7,6 +7,7 @@ pub mod agency;
 pub mod country;
 pub mod firearm;
 pub mod lifecycle;
+pub mod net;
 pub mod serial;
 pub mod text;
 pub mod trace;

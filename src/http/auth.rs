@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::json::ApiJson;
 use crate::accounts::passwords;
 use crate::auth::{login, AuthUser};
+use crate::domain::net::{client_address, Cidr};
 use crate::domain::Password;
 use crate::error::{AppError, AppResult, Validator};
 use crate::http::state::AppState;
@@ -43,17 +44,17 @@ pub struct Me {
     pub roles: Vec<&'static str>,
 }
 
-/// The client address used for throttling: the peer, or the first
-/// `X-Forwarded-For` hop when the registry is configured to sit behind a
-/// proxy (trusting it otherwise would let a client pick its own address).
-fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    let info = req.connection_info();
-    let addr = if trust_forwarded_for {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
+/// The client address used for throttling: the peer, or behind trusted
+/// proxies the rightmost hop they did not write (see `domain::net`).
+fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
     };
-    addr.unwrap_or("unknown").to_string()
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    client_address(peer, forwarded, trusted).to_string()
 }
 
 /// Exchanges a username and password for a short-lived access token.
@@ -80,7 +81,7 @@ pub async fn login(
         v.push("password", "must be at most 1024 characters");
     }
     v.finish()?;
-    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
     let request_id = super::extract::request_id(&req);
     let issued = login::login(
         &state.pool,
@@ -116,7 +117,7 @@ pub async fn change_password(
     let ApiJson(body) = body;
     let new =
         Password::parse(&body.new_password).map_err(|m| AppError::field("new_password", m))?;
-    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
     passwords::change_own(&state.pool, &user, body.current_password, new, ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }

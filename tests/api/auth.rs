@@ -89,6 +89,71 @@ fn repeated_failures_from_one_address_are_throttled() {
         .assert_problem(429, "too_many_requests");
 }
 
+fn login_from(app: &TestApp, forwarded_for: &str, username: &str, password: &str) -> Reply {
+    app.req("POST", "/v1/auth/login")
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"username": username, "password": password}))
+}
+
+/// The test talks to the registry as the proxy in front of it would.
+fn behind_proxy() -> TestApp {
+    spawn_with(|s| {
+        s.trusted_proxies = registry::domain::net::Cidr::parse_list("127.0.0.1").unwrap()
+    })
+}
+
+#[test]
+fn concurrent_guesses_get_no_more_than_the_limit_through() {
+    let app = spawn();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..60)
+            .map(|_| s.spawn(|| app.login("admin", "wrong password!!").status))
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, throttled), (5, 55), "{statuses:?}");
+}
+
+#[test]
+fn a_strangers_failures_do_not_lock_out_the_owner_elsewhere() {
+    let app = behind_proxy();
+    for _ in 0..5 {
+        login_from(&app, "203.0.113.5", "admin", "wrong password!!")
+            .assert_problem(401, "invalid_credentials");
+    }
+    login_from(&app, "203.0.113.5", "admin", ADMIN_PASSWORD)
+        .assert_problem(429, "too_many_requests");
+    let owner = login_from(&app, "198.51.100.7", "admin", ADMIN_PASSWORD);
+    assert_eq!(owner.status, 200, "{}", owner.text);
+}
+
+#[test]
+fn a_forged_forwarded_for_does_not_escape_the_throttle() {
+    let app = behind_proxy();
+    // The client writes the leftmost hops; the proxy appends the address
+    // it saw. Only that one is believed.
+    for i in 0..5 {
+        let forged = format!("192.0.2.{i}, 203.0.113.5");
+        login_from(&app, &forged, "admin", "wrong password!!")
+            .assert_problem(401, "invalid_credentials");
+    }
+    login_from(&app, "192.0.2.99, 203.0.113.5", "admin", "wrong password!!")
+        .assert_problem(429, "too_many_requests");
+}
+
+#[test]
+fn without_trusted_proxies_the_forwarded_for_header_is_ignored() {
+    let app = spawn();
+    for i in 0..5 {
+        login_from(&app, &format!("192.0.2.{i}"), "admin", "wrong password!!")
+            .assert_problem(401, "invalid_credentials");
+    }
+    login_from(&app, "192.0.2.200", "admin", ADMIN_PASSWORD)
+        .assert_problem(429, "too_many_requests");
+}
+
 #[test]
 fn a_success_clears_the_username_count() {
     let app = spawn();

@@ -123,7 +123,7 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         token_ttl_secs: 900,
         pool_size: Some(4),
         workers: Some(2),
-        trust_forwarded_for: false,
+        trusted_proxies: Vec::new(),
         log_json: false,
         audit_key_file: None,
         audit_origin: "registry.test/audit".into(),

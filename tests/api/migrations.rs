@@ -125,14 +125,17 @@ fn the_schema_module_matches_the_migrated_tables() {
     db::agencies::page(&mut conn, None, 1).expect("agencies");
     db::users::page(&mut conn, None, None, 1).expect("users");
     let now = db::now();
-    db::logins::record_failure(&mut conn, "u", "127.0.0.1", now).expect("insert failure");
-    let (n, oldest) = db::logins::failures_since(
-        &mut conn,
-        db::logins::Subject::Username("u"),
-        now - chrono::Duration::minutes(1),
-    )
-    .expect("failures");
-    assert_eq!((n, oldest), (1, Some(now)));
+    let limits = db::logins::Limits {
+        per_username_and_address: 1,
+        per_address: 10,
+        window: chrono::Duration::minutes(1),
+    };
+    let first = db::logins::begin_attempt(&mut conn, "u", "127.0.0.1", now, limits);
+    assert!(matches!(first, Ok(db::logins::Admission::Admitted(_))));
+    let second = db::logins::begin_attempt(&mut conn, "u", "127.0.0.1", now, limits);
+    assert!(
+        matches!(second, Ok(db::logins::Admission::Throttled { until }) if until == now + limits.window)
+    );
     let k = db::idempotency::KeyRef {
         scope: "s",
         key: "k",
