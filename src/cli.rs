@@ -186,13 +186,17 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
             purpose: None,
         };
         let actor = Recorder::registrar(&auth).map_err(describe)?;
-        let rows = actix_web::web::block(move || firearms::import::read_rows(file, format))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(describe)?;
-        let report = firearms::import(&pool, &actor, rows, args.partial)
-            .await
-            .map_err(describe)?;
+        let caps = firearms::ImportCaps {
+            max_rows: usize::MAX,
+            max_listed: settings.import_max_listed,
+        };
+        let partial = args.partial;
+        let report = crate::db::run(&pool, move |c| {
+            let rows = firearms::import::rows(file, format)?;
+            firearms::import(c, &actor, rows, partial, caps)
+        })
+        .await
+        .map_err(describe)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()

@@ -34,10 +34,17 @@ pub struct Settings {
     pub audit_reads: bool,
     /// Refuse reads of histories and traces that give no `Registry-Purpose`.
     pub require_purpose: bool,
+    /// The largest import body, in bytes.
+    pub import_max_bytes: usize,
+    /// The most data rows one import may hold.
+    pub import_max_rows: usize,
+    /// Failing rows whose errors an import's answer lists.
+    pub import_max_listed: usize,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
 pub const DEFAULT_AUDIT_ORIGIN: &str = "registry.local/audit";
+pub const DEFAULT_IMPORT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -75,6 +82,10 @@ impl Settings {
             audit_sequencer_paused: var("REGISTRY_AUDIT_SEQUENCER").is_some_and(|v| v == "paused"),
             audit_reads: parse_var("REGISTRY_AUDIT_READS")?.unwrap_or(true),
             require_purpose: parse_var("REGISTRY_REQUIRE_PURPOSE")?.unwrap_or(false),
+            import_max_bytes: parse_var("REGISTRY_IMPORT_MAX_BYTES")?
+                .unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
+            import_max_rows: parse_var("REGISTRY_IMPORT_MAX_ROWS")?.unwrap_or(1_000_000),
+            import_max_listed: parse_var("REGISTRY_IMPORT_MAX_LISTED")?.unwrap_or(1_000),
         })
     }
 }

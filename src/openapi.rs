@@ -41,7 +41,7 @@ use crate::http::{
         crate::firearms::RegisterFirearm, crate::input::MarkingInput,
         crate::firearms::input::ComponentInput, crate::input::HolderInput,
         crate::firearms::view::FirearmView, pagination::Page<crate::firearms::view::FirearmView>,
-        crate::firearms::ImportReport, crate::firearms::ImportedRow, crate::firearms::RowError,
+        crate::firearms::ImportReport, crate::firearms::bulk::ImportedRow, crate::firearms::bulk::RowError,
         events::EventView, events::RecordedBy, events::Recorded, events::History,
         events::DestructionRequest, events::DestructionResult, crate::events::DestructionFailure,
         audit::EntryView, audit::ActorView, pagination::Page<audit::EntryView>, audit::HeadView, audit::KeyView,

@@ -84,44 +84,43 @@ fn to_parsed(row: usize, input: Result<RegisterFirearm, Vec<FieldError>>) -> Par
     }
 }
 
-/// Reads every row. Fails as a whole only when the file itself is unusable
-/// (no header, missing or unknown columns, unreadable input).
-pub fn read_rows<R: Read>(reader: R, format: Format) -> Result<Vec<ParsedRow>, AppError> {
+/// The rows of an import, read one at a time: memory does not grow with
+/// the file. A CSV's header is checked before the first row. An item that
+/// is an error means the file itself is unusable from there on (unreadable
+/// input, broken CSV quoting).
+pub type Rows = Box<dyn Iterator<Item = Result<ParsedRow, AppError>> + Send>;
+
+pub fn rows<R: Read + Send + 'static>(reader: R, format: Format) -> Result<Rows, AppError> {
     match format {
-        Format::Csv => read_csv(reader),
-        Format::Ndjson => read_ndjson(reader),
+        Format::Csv => csv_rows(reader),
+        Format::Ndjson => Ok(ndjson_rows(reader)),
     }
 }
 
-fn read_ndjson<R: Read>(reader: R) -> Result<Vec<ParsedRow>, AppError> {
-    let mut rows = Vec::new();
-    for line in BufReader::new(reader).lines() {
-        let line = line.map_err(read_error)?;
+fn ndjson_rows<R: Read + Send + 'static>(reader: R) -> Rows {
+    let mut row = 0;
+    let lines = BufReader::new(reader).lines();
+    Box::new(lines.filter_map(move |line| {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return Some(Err(read_error(e))),
+        };
         if line.trim().is_empty() {
-            continue;
+            return None;
         }
-        let row = rows.len() + 1;
+        row += 1;
         let value = serde_json::from_str::<Value>(&line)
             .map_err(|e| vec![FieldError::new("row", format!("not a JSON object: {e}"))]);
-        rows.push(to_parsed(row, value.and_then(parse_object)));
-    }
-    Ok(rows)
+        Some(Ok(to_parsed(row, value.and_then(parse_object))))
+    }))
 }
 
 fn read_error(e: std::io::Error) -> AppError {
-    if e.kind() == std::io::ErrorKind::FileTooLarge {
-        return AppError::PayloadTooLarge {
-            limit: super::import::IMPORT_LIMIT,
-        };
-    }
     AppError::bad_request(
         "unreadable_body",
         format!("the import could not be read: {e}"),
     )
 }
-
-/// Imports take up to 64 MiB.
-pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
 fn header_error(detail: String) -> AppError {
     AppError::unprocessable("invalid_csv_header", detail)
@@ -191,7 +190,7 @@ fn csv_object(header: &[String], record: &csv::StringRecord) -> Result<Value, Ve
     }
 }
 
-fn read_csv<R: Read>(reader: R) -> Result<Vec<ParsedRow>, AppError> {
+fn csv_rows<R: Read + Send + 'static>(reader: R) -> Result<Rows, AppError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -203,9 +202,8 @@ fn read_csv<R: Read>(reader: R) -> Result<Vec<ParsedRow>, AppError> {
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
     check_header(&header)?;
-    let mut rows = Vec::new();
-    for (i, record) in csv.records().enumerate() {
-        let row = i + 1;
+    let records = csv.into_records().enumerate();
+    Ok(Box::new(records.map(move |(i, record)| {
         let object = match record {
             Ok(record) => csv_object(&header, &record),
             Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
@@ -216,9 +214,8 @@ fn read_csv<R: Read>(reader: R) -> Result<Vec<ParsedRow>, AppError> {
             }
             Err(e) => return Err(csv_error(e)),
         };
-        rows.push(to_parsed(row, object.and_then(parse_object)));
-    }
-    Ok(rows)
+        Ok(to_parsed(i + 1, object.and_then(parse_object)))
+    })))
 }
 
 fn csv_error(e: csv::Error) -> AppError {
@@ -228,39 +225,5 @@ fn csv_error(e: csv::Error) -> AppError {
             "malformed_csv",
             format!("the CSV cannot be read: {other:?}"),
         ),
-    }
-}
-
-/// Hands the chunks of a request body, arriving on the async side, to a
-/// parser running on a blocking thread, as a `Read`. The bounded channel
-/// keeps only a few chunks in memory: the body is streamed, not buffered.
-pub struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<Result<actix_web::web::Bytes, std::io::Error>>,
-    current: actix_web::web::Bytes,
-}
-
-impl ChannelReader {
-    pub fn new(
-        rx: tokio::sync::mpsc::Receiver<Result<actix_web::web::Bytes, std::io::Error>>,
-    ) -> Self {
-        Self {
-            rx,
-            current: actix_web::web::Bytes::new(),
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
     }
 }

@@ -1,12 +1,12 @@
 //! Registering and reading firearms: single registrations, bulk imports,
 //! and the listing. Handlers and `registry import` both come through here.
 
+pub mod bulk;
 pub mod import;
 pub mod input;
 pub mod view;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -14,9 +14,10 @@ use crate::audit;
 use crate::auth::policy::{self, Action};
 use crate::auth::{AuthUser, Recorder};
 use crate::db::firearms::{EventRow, IdentifierInsertForm, Registration};
-use crate::db::{self, DbConn, Pool, StoreError};
+use crate::db::{self, DbConn, StoreError};
 use crate::domain::{Component, Firearm, Holder, Status};
 use crate::error::{AppError, AppResult, FieldError, TxError};
+pub use bulk::{import, ImportCaps, ImportReport, ParsedRow};
 pub use input::{NewFirearm, RegisterFirearm};
 
 /// What one registration writes, with its audit entries.
@@ -177,7 +178,7 @@ fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registr
 }
 
 /// Checks that every agency a holder names exists, remembering answers.
-fn check_agencies(
+pub(crate) fn check_agencies(
     conn: &mut DbConn,
     new: &NewFirearm,
     known: &mut HashMap<String, bool>,
@@ -240,40 +241,10 @@ pub fn get(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<Firearm> {
     db::firearms::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
-/// One row of a bulk import, numbered from 1 over the data rows.
-pub struct ParsedRow {
-    pub row: usize,
-    pub parsed: Result<NewFirearm, Vec<FieldError>>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RowError {
-    pub row: usize,
-    pub field: String,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ImportedRow {
-    pub row: usize,
-    pub id: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ImportReport {
-    /// `all` (all-or-nothing) or `partial`.
-    pub mode: &'static str,
-    pub received: usize,
-    pub imported: usize,
-    pub rejected: usize,
-    pub firearms: Vec<ImportedRow>,
-    pub errors: Vec<RowError>,
-}
-
 /// A history event that cannot be applied (a transition the status machine
 /// refuses, a transfer to the current holder, ...) is invalid input: 422,
 /// naming the event.
-fn history_error(i: usize, e: AppError) -> AppError {
+pub(crate) fn history_error(i: usize, e: AppError) -> AppError {
     let errors = match e {
         AppError::Validation(errors) => errors
             .into_iter()
@@ -285,211 +256,4 @@ fn history_error(i: usize, e: AppError) -> AppError {
         )],
     };
     AppError::Validation(errors)
-}
-
-fn history_errors(e: AppError) -> Vec<FieldError> {
-    match e {
-        AppError::Validation(errors) => errors,
-        other => vec![FieldError::new("history", other.to_string())],
-    }
-}
-
-fn row_errors(row: usize, errors: Vec<FieldError>) -> impl Iterator<Item = RowError> {
-    errors.into_iter().map(move |e| RowError {
-        row,
-        field: e.field,
-        message: e.message,
-    })
-}
-
-/// A valid import row, ready to write.
-struct Candidate {
-    row: usize,
-    prepared: Prepared,
-}
-
-fn insert_candidates(conn: &mut DbConn, good: &[Candidate]) -> AppResult<()> {
-    // Registrations are written in batches; borrow them without copying.
-    let regs: Vec<&Registration> = good.iter().map(|g| &g.prepared.rows).collect();
-    Ok(db::firearms::insert(conn, &regs)?)
-}
-
-/// Writes the rows in a savepoint. Answers false, having written nothing,
-/// when a marking is already registered.
-fn try_insert(conn: &mut DbConn, good: &[Candidate]) -> AppResult<bool> {
-    use diesel::Connection;
-    let regs: Vec<&Registration> = good.iter().map(|g| &g.prepared.rows).collect();
-    match conn.transaction(|c| db::firearms::insert(c, &regs)) {
-        Ok(()) => Ok(true),
-        Err(StoreError::DuplicateMarking) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The rows whose marking the registry already holds, with the firearm.
-fn registered_markings(conn: &mut DbConn, good: &[Candidate]) -> AppResult<HashMap<usize, String>> {
-    let mut taken = HashMap::new();
-    for g in good {
-        // The marking as it will be written, after any corrections in its history.
-        let f = &g.prepared.rows.firearm;
-        let found = db::firearms::find_by_marking(
-            conn,
-            f.country_of_manufacture.as_str(),
-            &f.manufacturer_key,
-            &f.serial.normalized,
-        )?;
-        if let Some(id) = found {
-            taken.insert(g.row, id);
-        }
-    }
-    Ok(taken)
-}
-
-/// Sorts an import's rows into those that can be registered, prepared,
-/// and the errors of the others: invalid fields, unknown agencies, and
-/// markings duplicated within the file.
-fn sort_rows(
-    c: &mut DbConn,
-    actor: &Recorder,
-    rows: Vec<ParsedRow>,
-) -> AppResult<(Vec<Candidate>, Vec<RowError>)> {
-    let now = Utc::now();
-    let mut errors: Vec<RowError> = Vec::new();
-    let mut good: Vec<Candidate> = Vec::new();
-    let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
-    let mut agencies = HashMap::new();
-    for ParsedRow { row, parsed } in rows {
-        let new = match parsed {
-            Ok(new) => new,
-            Err(e) => {
-                errors.extend(row_errors(row, e));
-                continue;
-            }
-        };
-        let mut problems = check_agencies(c, &new, &mut agencies)?;
-        let key = new.unique_key();
-        if let Some(first) = seen.get(&key) {
-            problems.push(FieldError::new(
-                "serial_number",
-                format!("duplicate_marking: the same unique marking as row {first}"),
-            ));
-        }
-        seen.entry(key).or_insert(row);
-        if !problems.is_empty() {
-            errors.extend(row_errors(row, problems));
-            continue;
-        }
-        match prepare(actor, &new, now) {
-            Ok(prepared) => good.push(Candidate { row, prepared }),
-            Err(e) => errors.extend(row_errors(row, history_errors(e))),
-        }
-    }
-    Ok((good, errors))
-}
-
-/// Writes an import's audit entries and builds its report.
-fn record(
-    c: &mut DbConn,
-    actor: &Recorder,
-    good: Vec<Candidate>,
-    errors: Vec<RowError>,
-    received: usize,
-    partial: bool,
-) -> AppResult<ImportReport> {
-    let mut entries: Vec<audit::Entry> = Vec::new();
-    let mut numbers = Vec::with_capacity(good.len());
-    let regs: Vec<Registration> = good
-        .into_iter()
-        .map(|g| {
-            numbers.push(g.row);
-            entries.extend(g.prepared.audit);
-            g.prepared.rows
-        })
-        .collect();
-    entries.push(audit::Entry::new(
-        "firearm.import",
-        format!("agency:{}", actor.agency_id),
-        json!({"mode": if partial { "partial" } else { "all" }, "received": received,
-               "firearm_ids": regs.iter().map(|r| r.firearm.id.as_str()).collect::<Vec<_>>()}),
-    ));
-    audit::queue(c, &actor.audit_actor(), entries)?;
-    let firearms: Vec<ImportedRow> = numbers
-        .into_iter()
-        .zip(regs)
-        .map(|(row, r)| ImportedRow {
-            row,
-            id: r.firearm.id,
-        })
-        .collect();
-    let rejected = errors
-        .iter()
-        .map(|e| e.row)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    Ok(ImportReport {
-        mode: if partial { "partial" } else { "all" },
-        received,
-        imported: firearms.len(),
-        rejected,
-        firearms,
-        errors,
-    })
-}
-
-/// Registers many firearms in one transaction. Every bad row is reported:
-/// invalid fields, unknown agencies, and markings duplicated within the file
-/// or already in the registry. In all-or-nothing mode any bad row means
-/// nothing is written; in partial mode the good rows are.
-pub async fn import(
-    pool: &Pool,
-    actor: &Recorder,
-    rows: Vec<ParsedRow>,
-    partial: bool,
-) -> AppResult<ImportReport> {
-    let actor = actor.clone();
-    let received = rows.len();
-    db::run(pool, move |c| {
-        db::write_tx(c, |c| {
-            let (mut good, mut errors) = sort_rows(c, &actor, rows)?;
-            // The unique constraint finds markings already registered; only
-            // when it refuses the batch are the rows looked up one by one to
-            // name each firearm. A per-row lookup up front was most of the
-            // cost of a large import.
-            let written = (partial || errors.is_empty()) && try_insert(c, &good)?;
-            if !written {
-                let taken = registered_markings(c, &good)?;
-                good.retain(|g| match taken.get(&g.row) {
-                    Some(id) => {
-                        errors.push(RowError {
-                            row: g.row,
-                            field: "serial_number".into(),
-                            message: format!(
-                                "duplicate_marking: already registered as firearm {id}"
-                            ),
-                        });
-                        false
-                    }
-                    None => true,
-                });
-            }
-            errors.sort_by_key(|e| e.row);
-            if !partial && !errors.is_empty() {
-                let bad_rows = errors
-                    .iter()
-                    .map(|e| e.row)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len();
-                return Err(AppError::unprocessable(
-                    "import_rejected",
-                    format!("{bad_rows} of {received} rows are invalid; nothing was written"),
-                )
-                .with_extra(json!({"errors": errors})));
-            }
-            if !written {
-                insert_candidates(c, &good)?;
-            }
-            record(c, &actor, good, errors, received, partial)
-        })
-    })
-    .await
 }

@@ -1,7 +1,6 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -15,10 +14,13 @@ use crate::auth::{self, AuthUser, Caller};
 use crate::db::{self, firearms::Filters};
 use crate::domain::{text, Category, CountryCode, Status};
 use crate::error::{AppError, AppResult};
-use crate::firearms::import::{read_rows, ChannelReader, Format, IMPORT_LIMIT};
+use crate::firearms::import::{rows, Format};
 use crate::firearms::view::FirearmView;
+use crate::firearms::ImportCaps;
 use crate::firearms::{self, ImportReport, RegisterFirearm};
+use crate::http::spool::{spool, Spooled};
 use crate::http::state::AppState;
+use actix_web::HttpMessage;
 
 /// Registers a firearm; the caller's agency becomes responsible for it.
 #[utoipa::path(post, path = "/v1/firearms", tag = "firearms", request_body = RegisterFirearm,
@@ -169,7 +171,7 @@ pub struct ImportQuery {
 /// markings, components, owner, custodian) or `application/x-ndjson`.
 #[utoipa::path(post, path = "/v1/firearms/import", tag = "firearms", security(("bearer" = [])),
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header line, or NDJSON (application/x-ndjson); at most 64 MiB"),
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header line, or NDJSON (application/x-ndjson); at most 64 MiB by default (REGISTRY_IMPORT_MAX_BYTES)"),
     responses(
         (status = 201, body = ImportReport),
         (status = 200, description = "partial mode, nothing imported", body = ImportReport),
@@ -181,7 +183,7 @@ pub async fn import(
     user: AuthUser,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let actor = Recorder::registrar(&user)?;
     let partial = match query.mode.as_deref() {
@@ -202,42 +204,36 @@ pub async fn import(
         .ok_or_else(|| {
             AppError::UnsupportedMediaType("send text/csv or application/x-ndjson".into())
         })?;
-    if declared_length(&req).is_some_and(|n| n > IMPORT_LIMIT) {
-        return Err(AppError::PayloadTooLarge {
-            limit: IMPORT_LIMIT,
-        });
+    let settings = &state.settings;
+    let limit = settings.import_max_bytes;
+    if declared_length(&req).is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge { limit });
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let parser = web::block(move || read_rows(ChannelReader::new(rx), format));
-    let mut total = 0usize;
-    while let Some(chunk) = payload.next().await {
-        let item = match chunk {
-            Ok(c) => {
-                total += c.len();
-                if total > IMPORT_LIMIT {
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::FileTooLarge,
-                        "over 64 MiB",
-                    ))
-                } else {
-                    Ok(c)
-                }
-            }
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        };
-        let stop = item.is_err();
-        // A closed channel means the parser already gave up on the file.
-        if tx.send(item).await.is_err() || stop {
-            break;
-        }
-    }
-    drop(tx);
-    let rows = parser.await??;
-    let report = firearms::import(&state.pool, &actor, rows, partial).await?;
+    // The idempotency layer may have spooled the body already, to hash it.
+    let spooled = req.extensions_mut().remove::<Spooled>();
+    let body = match spooled {
+        Some(s) => s,
+        None => spool(payload.into_inner(), &spool_dir(settings), limit, None).await?,
+    };
+    let caps = ImportCaps {
+        max_rows: settings.import_max_rows,
+        max_listed: settings.import_max_listed,
+    };
+    let report = db::run(&state.pool, move |c| {
+        let file = body.open().map_err(AppError::caused_by)?;
+        firearms::import(c, &actor, rows(file, format)?, partial, caps)
+    })
+    .await?;
     let status = if report.imported > 0 {
         actix_web::http::StatusCode::CREATED
     } else {
         actix_web::http::StatusCode::OK
     };
     Ok(HttpResponse::build(status).json(report))
+}
+
+/// Where request bodies are spooled: inside the data folder, which only
+/// the registry's user may read.
+pub fn spool_dir(settings: &crate::config::Settings) -> std::path::PathBuf {
+    settings.data_dir.join("spool")
 }

@@ -15,14 +15,16 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 use super::extract::caller;
-use super::json::read_body;
+use super::firearms::spool_dir;
+use super::json::{declared_length, read_body, JSON_LIMIT};
+use super::spool::{spool, Spooled};
+use crate::auth::AuthUser;
+use crate::auth::Recorder;
 use crate::db::{self, idempotency as store, idempotency::KeyRef};
 use crate::error::AppError;
 use crate::http::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
-/// Bulk imports are the largest bodies the registry takes.
-const BODY_LIMIT: usize = 64 * 1024 * 1024;
 const REPLAYED_HEADERS: [header::HeaderName; 3] =
     [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 
@@ -44,6 +46,17 @@ fn error(req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
     req.into_response(e.error_response())
 }
 
+/// A refusal before the body was read. The connection is closed after it:
+/// reading the rest would be doing what the refusal avoids, and a client
+/// still sending waits for the server otherwise.
+fn refuse_unread(mut req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
+    drop(req.take_payload());
+    let mut res = e.error_response();
+    res.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    req.into_response(res)
+}
+
 pub async fn idempotency(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -63,26 +76,34 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let user_id = caller.user_id().to_string();
-
+    // Who is asking, whether they may, and how much they may send are
+    // settled before a byte of the body is read: a stranger or a tracer
+    // cannot make the registry hold 64 MiB bodies.
+    let account = db::run(&state.pool, move |c| caller.account(c)).await;
+    let user = match account {
+        Ok(user) => user,
+        Err(e) => return Ok(refuse_unread(req, e)),
+    };
+    let limit = match admit_body(&req, &user, &state) {
+        Ok(limit) => limit,
+        Err(e) => return Ok(refuse_unread(req, e)),
+    };
     let mut req = req;
-    let body = match read_body(req.take_payload(), BODY_LIMIT).await {
-        Ok(b) => b,
+    let path = req.uri().to_string();
+    let (body, hash) = match read_hashed(&mut req, &path, &state, limit).await {
+        Ok(read) => read,
         Err(e) => return Ok(error(req, e)),
     };
-    let path = req.uri().to_string();
-    let hash = request_hash(&req, &path, &body);
     let (scope, method, reserved_key) = (user_id.clone(), req.method().to_string(), key.clone());
-    // The account is checked before anything is replayed: a disabled
-    // user's retry is refused like any other request of theirs.
-    let reserved = db::run(&state.pool, move |c| -> Result<_, AppError> {
-        caller.account(c)?;
+    let reserved = db::run(&state.pool, move |c| {
         let k = KeyRef {
             scope: &scope,
             key: &reserved_key,
         };
-        Ok(store::reserve(c, &k, &method, &path, &hash, db::now())?)
+        store::reserve(c, &k, &method, &path, &hash, db::now())
     })
-    .await;
+    .await
+    .map_err(AppError::from);
     match reserved {
         Err(e) => Ok(error(req, e)),
         Ok(store::Reservation::Mismatch) => Ok(error(
@@ -104,16 +125,41 @@ pub async fn idempotency(
             Ok(req.into_response(res))
         }
         Ok(store::Reservation::Fresh) => {
-            req.set_payload(bytes_payload(body));
+            match body {
+                Body::Held(bytes) => req.set_payload(bytes_payload(bytes)),
+                Body::Spooled(spooled) => {
+                    req.extensions_mut().insert(spooled);
+                }
+            }
             let res = next.call(req).await?;
             finish(&state, user_id, key, res).await
         }
     }
 }
 
+/// Reads the body, held or spooled, with the hash that identifies the
+/// request.
+async fn read_hashed(
+    req: &mut ServiceRequest,
+    path: &str,
+    state: &AppState,
+    limit: usize,
+) -> Result<(Body, String), AppError> {
+    let mut hasher = request_hasher(req, path);
+    let body = if req.path() == IMPORT_PATH {
+        let dir = spool_dir(&state.settings);
+        Body::Spooled(spool(req.take_payload(), &dir, limit, Some(&mut hasher)).await?)
+    } else {
+        let bytes = read_body(req.take_payload(), limit).await?;
+        hasher.update(&bytes);
+        Body::Held(bytes)
+    };
+    Ok((body, hex::encode(hasher.finalize())))
+}
+
 /// What identifies a request for replay: method, path, content type and
-/// body, hashed.
-fn request_hash(req: &ServiceRequest, path: &str, body: &[u8]) -> String {
+/// body, hashed. The body is fed in as it is read.
+fn request_hasher(req: &ServiceRequest, path: &str) -> Sha256 {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -124,8 +170,32 @@ fn request_hash(req: &ServiceRequest, path: &str, body: &[u8]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
-    hasher.update(body);
-    hex::encode(hasher.finalize())
+    hasher
+}
+
+/// A body read before its handler runs: held when small, spooled to a
+/// file when it is an import.
+enum Body {
+    Held(web::Bytes),
+    Spooled(Spooled),
+}
+
+/// The one route whose bodies are large.
+const IMPORT_PATH: &str = "/v1/firearms/import";
+
+/// The most a request may send, refusing it first if its caller may not
+/// use the route or it declares more.
+fn admit_body(req: &ServiceRequest, user: &AuthUser, state: &AppState) -> Result<usize, AppError> {
+    let limit = if req.path() == IMPORT_PATH {
+        Recorder::registrar(user)?;
+        state.settings.import_max_bytes
+    } else {
+        JSON_LIMIT
+    };
+    if declared_length(req.request()).is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    Ok(limit)
 }
 
 fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {

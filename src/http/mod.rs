@@ -16,6 +16,7 @@ pub mod observe;
 pub mod ops;
 pub mod pagination;
 pub mod role_grants;
+pub mod spool;
 pub mod state;
 pub mod trace;
 pub mod trace_requests;

@@ -130,6 +130,9 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         audit_sequencer_paused: false,
         audit_reads: true,
         require_purpose: false,
+        import_max_bytes: registry::config::DEFAULT_IMPORT_MAX_BYTES,
+        import_max_rows: 1_000_000,
+        import_max_listed: 1_000,
     }
 }
 

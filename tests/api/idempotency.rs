@@ -103,3 +103,56 @@ fn malformed_keys_are_400() {
         .assert_problem(400, "invalid_idempotency_key");
     assert_eq!(agencies(&app, &admin), 0);
 }
+
+/// Sends only the head of a request that declares a large body, and reads
+/// the answer: a server that waited for the body would never give one.
+fn head_only(app: &TestApp, path: &str, token: &str, content_type: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Idempotency-Key: big-1\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\n\r\n",
+        60 * 1024 * 1024
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).expect("an answer before the body");
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[test]
+fn who_may_send_and_how_much_are_settled_before_the_body_is_read() {
+    let reg = registry();
+    let (_, tracer) = reg
+        .app
+        .create_user(&reg.admin, "tracer", &reg.agency, &["tracer"]);
+    let answer = head_only(&reg.app, "/v1/firearms/import", &tracer, "text/csv");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    let answer = head_only(&reg.app, "/v1/firearms/import", "not-a-token", "text/csv");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // A registrar may import, but not 60 MiB to a JSON route.
+    let answer = head_only(&reg.app, "/v1/firearms", &reg.registrar, "application/json");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+#[test]
+fn an_idempotent_json_post_over_a_mebibyte_is_413() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let notes = "x".repeat(2 * 1024 * 1024);
+    app.req("POST", "/v1/agencies")
+        .token(&admin)
+        .header("Idempotency-Key", "big-json")
+        .json(&json!({"name": notes, "country": "GH", "kind": "police"}))
+        .assert_problem(413, "payload_too_large");
+    app.req("POST", "/v1/agencies")
+        .header("Idempotency-Key", "no-token")
+        .json(&json!({"name": "x", "country": "GH", "kind": "police"}))
+        .assert_problem(401, "missing_token");
+    assert_eq!(agencies(&app, &admin), 0);
+}

@@ -512,3 +512,69 @@ fn a_history_the_status_machine_refuses_rejects_its_row() {
         201
     );
 }
+
+#[test]
+fn an_answer_lists_the_first_failing_rows_and_counts_them_all() {
+    let reg = registry_with(|s| s.import_max_listed = 3);
+    let rows: Vec<String> = (0..10)
+        .map(|i| csv_row(&format!("BAD-{i}"), "no-such-agency", ""))
+        .collect();
+    let r = import(&reg, "", "text/csv", &csv(&rows));
+    r.assert_problem(422, "import_rejected");
+    assert_eq!(r.body["rejected"], 10);
+    assert_eq!(r.body["received"], 10);
+    let listed: std::collections::BTreeSet<u64> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["row"].as_u64())
+        .collect();
+    assert_eq!(listed, [1, 2, 3].into());
+    let r = import(&reg, "?mode=partial", "text/csv", &csv(&rows));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (r.body["rejected"].as_u64(), r.body["imported"].as_u64()),
+        (Some(10), Some(0))
+    );
+    assert!(r.body["errors"].as_array().is_some_and(|e| e.len() == 3));
+    assert_eq!(count(&reg), 0);
+}
+
+#[test]
+fn an_import_over_the_row_cap_writes_nothing() {
+    let reg = registry_with(|s| s.import_max_rows = 5);
+    let rows: Vec<String> = (0..6)
+        .map(|i| csv_row(&format!("CAP-{i}"), &reg.agency, ""))
+        .collect();
+    import(&reg, "?mode=partial", "text/csv", &csv(&rows)).assert_problem(422, "import_too_large");
+    assert_eq!(count(&reg), 0);
+    assert_eq!(import(&reg, "", "text/csv", &csv(&rows[..5])).status, 201);
+    assert_eq!(count(&reg), 5);
+}
+
+#[test]
+fn a_spooled_body_leaves_no_file_behind() {
+    let reg = registry();
+    let rows: Vec<String> = (0..3)
+        .map(|i| csv_row(&format!("SP-{i}"), &reg.agency, ""))
+        .collect();
+    let r = reg
+        .app
+        .req("POST", "/v1/firearms/import")
+        .token(&reg.registrar)
+        .header("Idempotency-Key", "spool-1")
+        .raw("text/csv", csv(&rows).as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text);
+    // The retry replays the answer; the body it sent is spooled again.
+    let again = reg
+        .app
+        .req("POST", "/v1/firearms/import")
+        .token(&reg.registrar)
+        .header("Idempotency-Key", "spool-1")
+        .raw("text/csv", csv(&rows).as_bytes());
+    assert_eq!(again.body, r.body);
+    import(&reg, "", "text/csv", &csv(&rows)).assert_problem(422, "import_rejected");
+    let spool = reg.app.data_dir.join("spool");
+    let left = std::fs::read_dir(&spool).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "files left in {}", spool.display());
+}

@@ -1,0 +1,326 @@
+//! Writing a bulk import. Rows are taken in batches as they are read, so
+//! memory holds one batch, the file's unique markings and the report, not
+//! the file. The whole import is one transaction: in all-or-nothing mode a
+//! bad row anywhere rolls back the batches already written.
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+use super::import::Rows;
+use super::{check_agencies, prepare, Prepared};
+use crate::audit;
+use crate::auth::Recorder;
+use crate::db::firearms::Registration;
+use crate::db::{self, DbConn, StoreError};
+use crate::error::{AppError, AppResult, FieldError};
+
+/// Rows prepared and written together.
+const BATCH: usize = 500;
+
+/// Limits on one import, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportCaps {
+    /// Data rows one import may hold.
+    pub max_rows: usize,
+    /// Failing rows whose errors a report lists; the rest are counted.
+    pub max_listed: usize,
+}
+
+/// One row of a bulk import, numbered from 1 over the data rows.
+pub struct ParsedRow {
+    pub row: usize,
+    pub parsed: Result<super::NewFirearm, Vec<FieldError>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    pub row: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportedRow {
+    pub row: usize,
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// `all` (all-or-nothing) or `partial`.
+    pub mode: &'static str,
+    pub received: usize,
+    pub imported: usize,
+    /// Rows refused, all of them counted.
+    pub rejected: usize,
+    pub firearms: Vec<ImportedRow>,
+    /// The errors of the first failing rows (at most the import cap,
+    /// 1,000 by default); `rejected` counts them all.
+    pub errors: Vec<RowError>,
+}
+
+/// A row refused, with why.
+struct Rejected {
+    row: usize,
+    errors: Vec<FieldError>,
+}
+
+/// A valid import row, ready to write.
+struct Candidate {
+    row: usize,
+    prepared: Prepared,
+}
+
+fn history_errors(e: AppError) -> Vec<FieldError> {
+    match e {
+        AppError::Validation(errors) => errors,
+        other => vec![FieldError::new("history", other.to_string())],
+    }
+}
+
+fn registrations(good: &[Candidate]) -> Vec<&Registration> {
+    good.iter().map(|g| &g.prepared.rows).collect()
+}
+
+/// Writes the rows in a savepoint. Answers false, having written nothing,
+/// when a marking is already registered.
+fn try_insert(conn: &mut DbConn, good: &[Candidate]) -> AppResult<bool> {
+    use diesel::Connection;
+    let regs = registrations(good);
+    match conn.transaction(|c| db::firearms::insert(c, &regs)) {
+        Ok(()) => Ok(true),
+        Err(StoreError::DuplicateMarking) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Takes out the rows whose marking the registry already holds, refusing
+/// each with the firearm that holds it.
+fn take_registered(conn: &mut DbConn, good: &mut Vec<Candidate>) -> AppResult<Vec<Rejected>> {
+    let mut taken = HashMap::new();
+    for g in good.iter() {
+        // The marking as it will be written, after any corrections in its history.
+        let f = &g.prepared.rows.firearm;
+        let found = db::firearms::find_by_marking(
+            conn,
+            f.country_of_manufacture.as_str(),
+            &f.manufacturer_key,
+            &f.serial.normalized,
+        )?;
+        if let Some(id) = found {
+            taken.insert(g.row, id);
+        }
+    }
+    good.retain(|g| !taken.contains_key(&g.row));
+    Ok(taken
+        .into_iter()
+        .map(|(row, id)| Rejected {
+            row,
+            errors: vec![FieldError::new(
+                "serial_number",
+                format!("duplicate_marking: already registered as firearm {id}"),
+            )],
+        })
+        .collect())
+}
+
+/// What an import has seen so far.
+struct Tally {
+    caps: ImportCaps,
+    partial: bool,
+    received: usize,
+    /// Each unique marking in the file, with the first row that has it.
+    seen: HashMap<(String, String, String), usize>,
+    agencies: HashMap<String, bool>,
+    rejected: usize,
+    errors: Vec<RowError>,
+    imported: Vec<ImportedRow>,
+}
+
+impl Tally {
+    fn new(caps: ImportCaps, partial: bool) -> Self {
+        Self {
+            caps,
+            partial,
+            received: 0,
+            seen: HashMap::new(),
+            agencies: HashMap::new(),
+            rejected: 0,
+            errors: Vec::new(),
+            imported: Vec::new(),
+        }
+    }
+
+    fn mode(&self) -> &'static str {
+        if self.partial {
+            "partial"
+        } else {
+            "all"
+        }
+    }
+
+    fn reject(&mut self, mut refused: Vec<Rejected>) {
+        refused.sort_by_key(|r| r.row);
+        for Rejected { row, errors } in refused {
+            self.rejected += 1;
+            if self.rejected <= self.caps.max_listed {
+                self.errors.extend(errors.into_iter().map(|e| RowError {
+                    row,
+                    field: e.field,
+                    message: e.message,
+                }));
+            }
+        }
+    }
+
+    /// Sorts a batch into the rows that can be registered, prepared, and
+    /// those refused: invalid fields, unknown agencies, markings duplicated
+    /// within the file.
+    fn sort(
+        &mut self,
+        c: &mut DbConn,
+        actor: &Recorder,
+        batch: Vec<ParsedRow>,
+    ) -> AppResult<(Vec<Candidate>, Vec<Rejected>)> {
+        let now = Utc::now();
+        let mut good = Vec::new();
+        let mut refused = Vec::new();
+        for ParsedRow { row, parsed } in batch {
+            let new = match parsed {
+                Ok(new) => new,
+                Err(errors) => {
+                    refused.push(Rejected { row, errors });
+                    continue;
+                }
+            };
+            let mut errors = check_agencies(c, &new, &mut self.agencies)?;
+            let key = new.unique_key();
+            if let Some(first) = self.seen.get(&key) {
+                errors.push(FieldError::new(
+                    "serial_number",
+                    format!("duplicate_marking: the same unique marking as row {first}"),
+                ));
+            }
+            self.seen.entry(key).or_insert(row);
+            if !errors.is_empty() {
+                refused.push(Rejected { row, errors });
+                continue;
+            }
+            match prepare(actor, &new, now) {
+                Ok(prepared) => good.push(Candidate { row, prepared }),
+                Err(e) => refused.push(Rejected {
+                    row,
+                    errors: history_errors(e),
+                }),
+            }
+        }
+        Ok((good, refused))
+    }
+
+    /// Sorts and, unless an all-or-nothing import has already failed,
+    /// writes one batch with its audit entries.
+    fn take(&mut self, c: &mut DbConn, actor: &Recorder, batch: Vec<ParsedRow>) -> AppResult<()> {
+        let (mut good, mut refused) = self.sort(c, actor, batch)?;
+        let may_write =
+            |refused: &[Rejected]| self.partial || (self.rejected == 0 && refused.is_empty());
+        let mut writing = may_write(&refused);
+        // The unique constraint finds markings already registered; only when
+        // it refuses the batch are its rows looked up one by one to name each
+        // firearm. A per-row lookup up front was most of the cost of a large
+        // import.
+        if !(writing && try_insert(c, &good)?) {
+            refused.extend(take_registered(c, &mut good)?);
+            writing = may_write(&refused);
+            if writing {
+                db::firearms::insert(c, &registrations(&good))?;
+            }
+        }
+        self.reject(refused);
+        if !writing {
+            return Ok(());
+        }
+        let mut entries = Vec::new();
+        for g in good {
+            self.imported.push(ImportedRow {
+                row: g.row,
+                id: g.prepared.rows.firearm.id,
+            });
+            entries.extend(g.prepared.audit);
+        }
+        audit::queue(c, &actor.audit_actor(), entries)
+    }
+
+    fn rejected_error(self) -> AppError {
+        AppError::unprocessable(
+            "import_rejected",
+            format!(
+                "{} of {} rows are invalid; nothing was written",
+                self.rejected, self.received
+            ),
+        )
+        .with_extra(
+            json!({"errors": self.errors, "rejected": self.rejected, "received": self.received}),
+        )
+    }
+
+    /// Records the import itself in the audit log and builds the report.
+    fn finish(self, c: &mut DbConn, actor: &Recorder) -> AppResult<ImportReport> {
+        let ids: Vec<&str> = self.imported.iter().map(|r| r.id.as_str()).collect();
+        let entry = audit::Entry::new(
+            "firearm.import",
+            format!("agency:{}", actor.agency_id),
+            json!({"mode": self.mode(), "received": self.received, "firearm_ids": ids}),
+        );
+        audit::queue(c, &actor.audit_actor(), vec![entry])?;
+        Ok(ImportReport {
+            mode: self.mode(),
+            received: self.received,
+            imported: self.imported.len(),
+            rejected: self.rejected,
+            firearms: self.imported,
+            errors: self.errors,
+        })
+    }
+}
+
+fn too_many_rows(max: usize) -> AppError {
+    AppError::unprocessable(
+        "import_too_large",
+        format!("an import may hold at most {max} rows; split the file"),
+    )
+}
+
+/// Registers many firearms in one transaction. Every bad row is counted
+/// and the first are reported: invalid fields, unknown agencies, markings
+/// duplicated within the file or already in the registry. In
+/// all-or-nothing mode any bad row means nothing is written; in partial
+/// mode the good rows are.
+pub fn import(
+    conn: &mut DbConn,
+    actor: &Recorder,
+    rows: Rows,
+    partial: bool,
+    caps: ImportCaps,
+) -> AppResult<ImportReport> {
+    db::write_tx(conn, |c| {
+        let mut tally = Tally::new(caps, partial);
+        let mut batch = Vec::with_capacity(BATCH);
+        for row in rows {
+            tally.received += 1;
+            if tally.received > caps.max_rows {
+                return Err(too_many_rows(caps.max_rows));
+            }
+            batch.push(row?);
+            if batch.len() == BATCH {
+                tally.take(c, actor, std::mem::take(&mut batch))?;
+            }
+        }
+        tally.take(c, actor, batch)?;
+        if !partial && tally.rejected > 0 {
+            return Err(tally.rejected_error());
+        }
+        tally.finish(c, actor)
+    })
+}
