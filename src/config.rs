@@ -40,6 +40,8 @@ pub struct Settings {
     pub import_max_rows: usize,
     /// Failing rows whose errors an import's answer lists.
     pub import_max_listed: usize,
+    /// How long one trace query may spend checking its candidates.
+    pub trace_budget: std::time::Duration,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
@@ -86,6 +88,9 @@ impl Settings {
                 .unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
             import_max_rows: parse_var("REGISTRY_IMPORT_MAX_ROWS")?.unwrap_or(1_000_000),
             import_max_listed: parse_var("REGISTRY_IMPORT_MAX_LISTED")?.unwrap_or(1_000),
+            trace_budget: std::time::Duration::from_millis(
+                parse_var("REGISTRY_TRACE_BUDGET_MS")?.unwrap_or(2_000),
+            ),
         })
     }
 }

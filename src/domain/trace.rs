@@ -211,49 +211,72 @@ impl Fit {
     }
 }
 
+fn cheaper(a: Option<Fit>, b: Option<Fit>) -> Option<Fit> {
+    match (a, b) {
+        (Some(x), Some(y)) if y.penalty() < x.penalty() => Some(y),
+        (Some(x), _) => Some(x),
+        (None, y) => y,
+    }
+}
+
 /// The cheapest way `pattern` matches all of `normalized`, or `None`. With
 /// `exact`, look-alike characters do not match each other.
+///
+/// Its cost is linear in the text for each token of the pattern, whatever
+/// the pattern: a `*` extends the best fit so far by one character as it
+/// moves along, rather than trying every length from every place (which
+/// made `AB*C*C*C…` against long markings cost seconds a query).
 pub fn fit(pattern: &Pattern, normalized: &str, exact: bool) -> Option<Fit> {
     let text: Vec<char> = normalized.chars().collect();
-    let (n, m) = (pattern.tokens.len(), text.len());
-    // best[i][j]: cheapest fit of the first i tokens to the first j chars.
-    let mut best: Vec<Vec<Option<Fit>>> = vec![vec![None; m + 1]; n + 1];
-    best[0][0] = Some(Fit::default());
-    let cheaper = |a: Option<Fit>, b: Fit| match a {
-        Some(a) if a.penalty() <= b.penalty() => Some(a),
-        _ => Some(b),
-    };
-    for i in 0..n {
-        for j in 0..=m {
-            let Some(here) = best[i][j] else { continue };
-            match pattern.tokens[i] {
-                Token::Any => {
-                    for (k, cell) in best[i + 1].iter_mut().enumerate().skip(j) {
-                        let mut f = here;
-                        f.unknown_run += (k - j) as u32;
-                        *cell = cheaper(*cell, f);
-                    }
+    let m = text.len();
+    // row[j]: the cheapest fit of the tokens so far to the first j chars.
+    let mut row: Vec<Option<Fit>> = vec![None; m + 1];
+    row[0] = Some(Fit::default());
+    let mut next: Vec<Option<Fit>> = vec![None; m + 1];
+    for token in &pattern.tokens {
+        match *token {
+            Token::Any => {
+                // The best fit ending anywhere up to j, with the run of
+                // unreadable characters since then.
+                let mut carried: Option<Fit> = None;
+                for j in 0..=m {
+                    carried = carried.map(|mut f| {
+                        f.unknown_run += 1;
+                        f
+                    });
+                    carried = cheaper(row[j], carried);
+                    next[j] = carried;
                 }
-                Token::One if j < m => {
-                    let mut f = here;
-                    f.unknown_one += 1;
-                    best[i + 1][j + 1] = cheaper(best[i + 1][j + 1], f);
+            }
+            Token::One => {
+                next[0] = None;
+                for j in 1..=m {
+                    next[j] = row[j - 1].map(|mut f| {
+                        f.unknown_one += 1;
+                        f
+                    });
                 }
-                Token::Known(c) if j < m => {
-                    let t = text[j];
-                    if c == t {
-                        best[i + 1][j + 1] = cheaper(best[i + 1][j + 1], here);
+            }
+            Token::Known(c) => {
+                next[0] = None;
+                for j in 1..=m {
+                    let t = text[j - 1];
+                    next[j] = if c == t {
+                        row[j - 1]
                     } else if !exact && fold_char(c) == fold_char(t) {
-                        let mut f = here;
-                        f.look_alikes += 1;
-                        best[i + 1][j + 1] = cheaper(best[i + 1][j + 1], f);
-                    }
+                        row[j - 1].map(|mut f| {
+                            f.look_alikes += 1;
+                            f
+                        })
+                    } else {
+                        None
+                    };
                 }
-                _ => {}
             }
         }
+        std::mem::swap(&mut row, &mut next);
     }
-    best[n][m]
+    row[m]
 }
 
 /// How an optional attribute of the query compares with the record.
@@ -351,7 +374,59 @@ mod tests {
         assert_eq!(p("ab 1234").literal(), "AB1234");
     }
 
+    /// The matcher as first written: every length of every `*` tried from
+    /// every place. Slow, plainly right; the linear one must agree with it.
+    fn fit_by_every_length(pattern: &Pattern, normalized: &str, exact: bool) -> Option<Fit> {
+        let text: Vec<char> = normalized.chars().collect();
+        let (n, m) = (pattern.tokens.len(), text.len());
+        let mut best: Vec<Vec<Option<Fit>>> = vec![vec![None; m + 1]; n + 1];
+        best[0][0] = Some(Fit::default());
+        for i in 0..n {
+            for j in 0..=m {
+                let Some(here) = best[i][j] else { continue };
+                let mut put = |k: usize, f: Fit| best[i + 1][k] = cheaper(best[i + 1][k], Some(f));
+                match pattern.tokens[i] {
+                    Token::Any => {
+                        for k in j..=m {
+                            let mut f = here;
+                            f.unknown_run += (k - j) as u32;
+                            put(k, f);
+                        }
+                    }
+                    Token::One if j < m => {
+                        let mut f = here;
+                        f.unknown_one += 1;
+                        put(j + 1, f);
+                    }
+                    Token::Known(c) if j < m => {
+                        if c == text[j] {
+                            put(j + 1, here);
+                        } else if !exact && fold_char(c) == fold_char(text[j]) {
+                            let mut f = here;
+                            f.look_alikes += 1;
+                            put(j + 1, f);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        best[n][m]
+    }
+
     proptest! {
+        #[test]
+        fn the_linear_matcher_agrees_with_trying_every_length(
+            pattern in "[A-C0-2]{3}[A-C0-2?*O]{0,10}",
+            text in "[A-C0-2O]{0,24}",
+            exact in any::<bool>(),
+        ) {
+            let Ok(p) = Pattern::parse(&pattern) else { return Ok(()) };
+            let fast = fit(&p, &text, exact).map(|f| f.penalty());
+            let slow = fit_by_every_length(&p, &text, exact).map(|f| f.penalty());
+            prop_assert_eq!(fast.map(|x| (x * 1e6).round()), slow.map(|x| (x * 1e6).round()));
+        }
+
         #[test]
         fn folding_is_idempotent(s in "[A-Z0-9]{0,30}") {
             prop_assert_eq!(fold(&fold(&s)), fold(&s));

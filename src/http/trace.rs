@@ -157,13 +157,27 @@ pub async fn trace(
     caller.require_purpose(state.settings.require_purpose)?;
     let reads = state.reads.clone();
     // The account, the role and then the query are checked in that order,
-    // all in the one trip to the database the search makes anyway.
-    let (matches, truncated) = auth::run_as(&state.pool, caller, move |c, user| {
+    // in the trip to the database that reads the candidates. The
+    // connection goes back to the pool while they are scored: a costly
+    // query must not starve other requests of connections.
+    let (user, query, found) = auth::run_as(&state.pool, caller, move |c, user| {
         policy::require(user, Action::Trace)?;
         let query = params.parse()?;
-        let (matches, truncated) = trace::search(c, &query)?;
+        let found = trace::candidates(c, &query)?;
+        Ok((user.clone(), (query, params), found))
+    })
+    .await?;
+    let budget = trace::Budget::of(state.settings.trace_budget);
+    let ((query, params), scored) = web::block(move || {
+        let scored = trace::score(&query.0, found, budget);
+        (query, scored)
+    })
+    .await?;
+    let scored = scored?;
+    let (matches, truncated) = db::run(&state.pool, move |c| {
+        let (matches, truncated) = trace::rank(c, &query, scored)?;
         trace::record_query(c, &reads, &user.audit_actor(), &params.as_json(), &matches)?;
-        Ok((matches, truncated))
+        Ok::<_, AppError>((matches, truncated))
     })
     .await?;
     let matches = matches

@@ -85,7 +85,8 @@ pub async fn create(
     user: AuthUser,
     body: ApiJson<CreateRequest>,
 ) -> AppResult<HttpResponse> {
-    let row = requests::create(&state.pool, &user, body.0).await?;
+    let budget = crate::trace::Budget::of(state.settings.trace_budget);
+    let row = requests::create(&state.pool, &user, body.0, budget).await?;
     let location = format!("/v1/trace-requests/{}", row.id);
     Ok(created(&location, row.version, view(row, Party::Requester)))
 }

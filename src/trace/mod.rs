@@ -15,7 +15,8 @@ use crate::db::{self, DbConn};
 use crate::domain::firearm::parse_label;
 use crate::domain::trace::{fit, Agreement, Pattern};
 use crate::domain::{serial, Category, CountryCode, Firearm, Status};
-use crate::error::{AppResult, Validator};
+use crate::error::{AppError, AppResult, Validator};
+use std::time::{Duration, Instant};
 
 /// A checked trace query.
 #[derive(Debug, Clone, Default)]
@@ -162,25 +163,87 @@ fn ranking(a: Rank<'_>, b: Rank<'_>) -> std::cmp::Ordering {
         .then_with(|| a.firearm_id.cmp(b.firearm_id))
 }
 
-/// Runs a trace query: candidates through the indexes, each checked and
-/// scored, best first. Answers the matches (at most `limit`) and whether
-/// more existed.
-pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)> {
-    let (pattern, markings_only) = match (&q.serial, &q.marking) {
-        (Some(p), _) => (p, false),
-        (None, Some(p)) => (p, true),
-        (None, None) => return Ok((Vec::new(), false)),
+/// The identifiers the indexes offered for a query, not yet checked.
+pub struct Candidates {
+    rows: Vec<IdentifierRow>,
+    truncated: bool,
+}
+
+/// The firearms a query matched, by identifier alone, before their records
+/// are read.
+pub struct Scored {
+    best: HashMap<String, (IdentifierRow, f64)>,
+    truncated: bool,
+}
+
+/// A deadline for scoring one query's candidates.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    until: Instant,
+}
+
+impl Budget {
+    pub fn of(limit: Duration) -> Self {
+        Self {
+            until: Instant::now() + limit,
+        }
+    }
+
+    fn check(&self) -> AppResult<()> {
+        if Instant::now() > self.until {
+            return Err(AppError::unprocessable(
+                "query_too_costly",
+                "the query matched too much to check in time; give more known characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn pattern_of(q: &TraceQuery) -> Option<(&Pattern, bool)> {
+    match (&q.serial, &q.marking) {
+        (Some(p), _) => Some((p, false)),
+        (None, Some(p)) => Some((p, true)),
+        (None, None) => None,
+    }
+}
+
+/// Reads the candidates for a query through the indexes.
+pub fn candidates(conn: &mut DbConn, q: &TraceQuery) -> AppResult<Candidates> {
+    let Some((pattern, markings_only)) = pattern_of(q) else {
+        return Ok(Candidates {
+            rows: Vec::new(),
+            truncated: false,
+        });
     };
-    let rows = db::trace::candidates(
+    let mut rows = db::trace::candidates(
         conn,
         &pattern.plan(),
         q.exact,
         markings_only,
         MAX_CANDIDATES + 1,
     )?;
-    let mut truncated = rows.len() as i64 > MAX_CANDIDATES;
+    let truncated = rows.len() as i64 > MAX_CANDIDATES;
+    rows.truncate(MAX_CANDIDATES as usize);
+    Ok(Candidates { rows, truncated })
+}
+
+/// Checks each candidate against the pattern and keeps each firearm's
+/// best. Pure computation: it runs without a database connection, within
+/// the budget.
+pub fn score(q: &TraceQuery, found: Candidates, budget: Budget) -> AppResult<Scored> {
+    let Candidates {
+        rows,
+        mut truncated,
+    } = found;
     let mut best: HashMap<String, (IdentifierRow, f64)> = HashMap::new();
-    for row in rows.into_iter().take(MAX_CANDIDATES as usize) {
+    let Some((pattern, _)) = pattern_of(q) else {
+        return Ok(Scored { best, truncated });
+    };
+    for (i, row) in rows.into_iter().enumerate() {
+        if i % 64 == 0 {
+            budget.check()?;
+        }
         let Some(f) = fit(pattern, &row.normalized, q.exact) else {
             continue;
         };
@@ -192,8 +255,7 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
     // With nothing but the pattern, the score is the identifier's alone:
     // only the firearms that will be answered are read. A wildcard at ten
     // million firearms matched hundreds, each a random read of the table.
-    let description = q.description();
-    let described = description.iter().any(Option::is_some);
+    let described = q.description().iter().any(Option::is_some);
     if !described && !q.ranks_on_markings() && best.len() > q.limit {
         let mut ranked: Vec<_> = best.into_iter().collect();
         ranked.sort_by(|(a, (_, sa)), (b, (_, sb))| {
@@ -207,8 +269,19 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
         best = ranked.into_iter().collect();
         truncated = true;
     }
+    Ok(Scored { best, truncated })
+}
+
+/// Reads the matched firearms and ranks them with what else is known of
+/// the weapon, best first: at most `limit`, and whether more existed.
+pub fn rank(conn: &mut DbConn, q: &TraceQuery, scored: Scored) -> AppResult<(Vec<Match>, bool)> {
+    let Scored {
+        mut best,
+        mut truncated,
+    } = scored;
     let ids: Vec<String> = best.keys().cloned().collect();
-    tracing::debug!(plan = ?pattern.plan(), candidates = ids.len(), "trace candidates");
+    tracing::debug!(candidates = ids.len(), "trace candidates");
+    let description = q.description();
     let firearms = db::firearms::find_many(conn, &ids)?;
     let mut matches = Vec::with_capacity(best.len());
     for firearm in firearms {
@@ -231,6 +304,15 @@ pub fn search(conn: &mut DbConn, q: &TraceQuery) -> AppResult<(Vec<Match>, bool)
         truncated = true;
     }
     Ok((matches, truncated))
+}
+
+/// Runs a trace query on one connection: candidates, scores, ranks. For
+/// callers already holding a connection for other work (a trace request);
+/// the trace endpoint lets the connection go while it scores.
+pub fn search(conn: &mut DbConn, q: &TraceQuery, budget: Budget) -> AppResult<(Vec<Match>, bool)> {
+    let found = candidates(conn, q)?;
+    let scored = score(q, found, budget)?;
+    rank(conn, q, scored)
 }
 
 /// Records a query in the audit log, with its parameters as given and the

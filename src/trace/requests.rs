@@ -212,6 +212,7 @@ pub async fn create(
     pool: &Pool,
     user: &AuthUser,
     req: CreateRequest,
+    budget: super::Budget,
 ) -> AppResult<TraceRequestRow> {
     let from = tracer_agency(user)?;
     let now = Utc::now();
@@ -228,7 +229,7 @@ pub async fn create(
         if db::agencies::find(conn, &c.to_agency_id)?.is_none() {
             return Err(AppError::field("to_agency_id", "no agency has this id"));
         }
-        let (matches, _) = search(conn, &c.query)?;
+        let (matches, _) = search(conn, &c.query, budget)?;
         let candidates: Vec<Value> = matches
             .iter()
             .map(|m| {

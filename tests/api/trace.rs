@@ -345,3 +345,40 @@ fn every_trace_query_is_in_the_audit_log() {
     assert_eq!(traced[0]["actor"]["username"], "tg-tracer");
     assert_eq!(traced[0]["actor"]["agency_id"], t.foreign_agency.as_str());
 }
+
+#[test]
+fn a_query_past_its_budget_is_refused_and_writes_nothing() {
+    let reg = registry_with(|s| s.trace_budget = std::time::Duration::ZERO);
+    let (_, tracer) = reg
+        .app
+        .create_user(&reg.admin, "tracer", &reg.agency, &["tracer"]);
+    let mut long = firearm("AB-1", &reg.agency, "Glock GmbH", "AT");
+    let text = format!("AB{}", "C".repeat(190));
+    long["markings"] = json!([{"kind": "other", "text": text}]);
+    reg.register(&long);
+    let worst = format!("AB{}", "*C".repeat(20));
+    let before = reg.app.get("/v1/audit/entries?limit=1000", &reg.admin);
+    reg.app
+        .get(&format!("/v1/trace?marking={worst}"), &tracer)
+        .assert_problem(422, "query_too_costly");
+    let after = reg.app.get("/v1/audit/entries?limit=1000", &reg.admin);
+    assert_eq!(before.body["items"], after.body["items"]);
+}
+
+#[test]
+fn a_worst_case_pattern_against_long_markings_is_answered() {
+    let reg = registry();
+    let (_, tracer) = reg
+        .app
+        .create_user(&reg.admin, "tracer", &reg.agency, &["tracer"]);
+    for i in 0..20 {
+        let mut long = firearm(&format!("LONG-{i}"), &reg.agency, "Glock GmbH", "AT");
+        let text = format!("AB{}{i}", "C".repeat(190));
+        long["markings"] = json!([{"kind": "other", "text": text}]);
+        reg.register(&long);
+    }
+    let worst = format!("AB{}*", "*C".repeat(30));
+    let r = reg.app.get(&format!("/v1/trace?marking={worst}"), &tracer);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(matches(&r).len(), 20);
+}
