@@ -139,6 +139,40 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Creates a folder, and any missing above it, that only its owner may
+/// enter (0700). An existing folder is left as it is: it may be shared.
+pub fn private_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Narrows an existing file or folder to its owner: 0600 for a file, 0700
+/// for a folder. Data written by an older version, or copied in, is
+/// closed up at start.
+pub fn restrict(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(());
+        };
+        let mode = if meta.is_dir() { 0o700 } else { 0o600 };
+        if meta.permissions().mode() & 0o777 != mode {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes a file only its owner can read.
 pub fn write_private(path: &Path, contents: &str) -> Result<(), String> {
     let mut options = std::fs::OpenOptions::new();

@@ -45,6 +45,9 @@ fn open_audit_log(settings: &Settings, pool: &db::Pool) -> Result<AuditLog, Stri
 
 /// Opens the database named by the settings and brings its schema up to date.
 pub fn open_database(settings: &Settings) -> Result<db::Pool, String> {
+    // Keys, spooled bodies and, by default, the SQLite file live here.
+    crate::config::private_dir(&settings.data_dir)?;
+    crate::config::restrict(&settings.data_dir)?;
     let target = DbTarget::parse(&settings.database_url)?;
     let pool = db::build_pool(&target, settings.pool_size)?;
     let mut conn = pool

@@ -125,8 +125,7 @@ impl NoteKey {
             return Self::parse_private(&text);
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            crate::config::private_dir(dir)?;
         }
         let key = Self::generate(name)?;
         crate::config::write_private(path, &format!("{}\n", key.private_text()))?;

@@ -101,8 +101,7 @@ fn load_or_create_secret(path: &Path) -> Result<String, String> {
         ));
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::config::private_dir(dir)?;
     }
     let secret = random_hex(32);
     crate::config::write_private(path, &secret)?;

@@ -81,6 +81,29 @@ pub struct ConnectionManager {
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
+/// Creates the SQLite file empty, readable by its owner only, before
+/// SQLite opens it: SQLite gives its `-wal` and `-shm` files the mode of
+/// the database file.
+fn create_private_file(path: &Path) -> Result<(), String> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::config::private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
 impl ConnectionManager {
     pub fn new(target: DbTarget) -> Self {
         Self { target }
@@ -95,16 +118,8 @@ impl ConnectionManager {
                 Ok(DbConn::Pg(conn))
             }
             DbTarget::Sqlite(path) => {
-                if let Some(dir) = Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            diesel::ConnectionError::BadConnection(format!(
-                                "cannot create {}: {e}",
-                                dir.display()
-                            ))
-                        })?;
-                    }
-                }
+                create_private_file(Path::new(path))
+                    .map_err(diesel::ConnectionError::BadConnection)?;
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -213,11 +228,14 @@ macro_rules! insert_chunks {
 /// Builds the pool. SQLite has one writer, so a small pool contends less.
 pub fn build_pool(target: &DbTarget, size: Option<u32>) -> Result<Pool, String> {
     let default_size = if target.is_sqlite() { 4 } else { 10 };
-    if target.is_sqlite() {
+    if let DbTarget::Sqlite(path) = target {
         // Switch the file to WAL once, alone: several pool connections doing
         // it at the same moment would contend for the exclusive lock.
         ConnectionManager::connect_target(target)
             .map_err(|e| format!("cannot open the database: {e}"))?;
+        for suffix in ["", "-wal", "-shm"] {
+            crate::config::restrict(Path::new(&format!("{path}{suffix}")))?;
+        }
     }
     r2d2::Pool::builder()
         .max_size(size.unwrap_or(default_size))

@@ -34,7 +34,7 @@ impl Drop for Spooled {
 }
 
 fn create(dir: &Path) -> std::io::Result<(PathBuf, File)> {
-    std::fs::create_dir_all(dir)?;
+    crate::config::private_dir(dir).map_err(std::io::Error::other)?;
     let path = dir.join(format!("body-{}", uuid::Uuid::now_v7().simple()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

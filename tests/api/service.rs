@@ -246,3 +246,39 @@ fn the_registry_recovers_when_postgresql_closes_its_connections() {
         "recovered: {statuses:?}"
     );
 }
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_folder_and_the_database_files_are_the_registrys_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    // A data folder left open by an older version is closed up at start.
+    let app = spawn_with(|s| {
+        std::fs::create_dir_all(&s.data_dir).unwrap();
+        std::fs::set_permissions(&s.data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    });
+    let admin = app.admin_token();
+    app.create_agency(&admin, "Ghana Police Service", "GH");
+    assert_eq!(mode(&app.data_dir), 0o700);
+    for key in ["audit_key", "jwt_secret"] {
+        let path = app.data_dir.join(key);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{key}");
+        }
+    }
+    if let Some(file) = app.database_url.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal", "-shm"] {
+            let path = std::path::PathBuf::from(format!("{file}{suffix}"));
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+}
