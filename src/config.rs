@@ -42,6 +42,8 @@ pub struct Settings {
     pub import_max_listed: usize,
     /// How long one trace query may spend checking its candidates.
     pub trace_budget: std::time::Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_retention_hours: i64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
@@ -88,6 +90,8 @@ impl Settings {
                 .unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
             import_max_rows: parse_var("REGISTRY_IMPORT_MAX_ROWS")?.unwrap_or(1_000_000),
             import_max_listed: parse_var("REGISTRY_IMPORT_MAX_LISTED")?.unwrap_or(1_000),
+            idempotency_retention_hours: parse_var("REGISTRY_IDEMPOTENCY_RETENTION_HOURS")?
+                .unwrap_or(24),
             trace_budget: std::time::Duration::from_millis(
                 parse_var("REGISTRY_TRACE_BUDGET_MS")?.unwrap_or(2_000),
             ),

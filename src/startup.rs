@@ -87,6 +87,11 @@ impl Application {
         } else {
             sequencer::spawn(pool.clone(), audit.clone(), stop_sequencer.clone())?;
         }
+        let keep = crate::housekeeping::Retention {
+            idempotency_keys: chrono::Duration::hours(settings.idempotency_retention_hours),
+            login_attempts: chrono::Duration::days(1),
+        };
+        crate::housekeeping::spawn(pool.clone(), keep, stop_sequencer.clone())?;
         let (reads, reads_writer) = ReadLog::start(
             pool.clone(),
             audit.clone(),

@@ -116,3 +116,8 @@ pub fn release(conn: &mut DbConn, k: &KeyRef<'_>) -> StoreResult<()> {
     .execute(conn)?;
     Ok(())
 }
+
+/// Forgets keys reserved before `before`: a retry after that runs anew.
+pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> StoreResult<usize> {
+    Ok(diesel::delete(ik::table.filter(ik::created_at.lt(before))).execute(conn)?)
+}

@@ -156,3 +156,65 @@ fn an_idempotent_json_post_over_a_mebibyte_is_413() {
         .assert_problem(401, "missing_token");
     assert_eq!(agencies(&app, &admin), 0);
 }
+
+#[test]
+fn keys_past_their_retention_are_forgotten_by_the_service() {
+    let app = spawn();
+    let admin = app.admin_token();
+    let body = json!({"name": "Ghana Police Service", "country": "GH", "kind": "police"});
+    let send = |app: &TestApp| {
+        app.req("POST", "/v1/agencies")
+            .token(&admin)
+            .header("Idempotency-Key", "old-1")
+            .json(&body)
+    };
+    assert_eq!(send(&app).status, 201);
+    assert_eq!(send(&app).header("idempotent-replayed"), Some("true"));
+    sql(
+        &app.database_url,
+        "UPDATE idempotency_keys SET created_at = '2020-01-01 00:00:00'",
+    );
+    // The service prunes as it starts.
+    let app = app.restart();
+    let mut retry = send(&app);
+    for _ in 0..50 {
+        if retry.status != 201 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        retry = send(&app);
+    }
+    // Run anew, the request meets the agency it created the first time.
+    retry.assert_problem(409, "duplicate_agency");
+}
+
+#[test]
+fn old_login_attempts_and_keys_are_pruned_and_records_are_not() {
+    use registry::db;
+    use registry::housekeeping::{prune, Pruned, Retention};
+    let app = spawn();
+    let admin = app.admin_token();
+    app.login("admin", "wrong password!!")
+        .assert_problem(401, "invalid_credentials");
+    app.req("POST", "/v1/agencies")
+        .token(&admin)
+        .header("Idempotency-Key", "k-1")
+        .json(&json!({"name": "Ghana Police Service", "country": "GH", "kind": "police"}));
+    let target = db::DbTarget::parse(&app.database_url).expect("url");
+    let mut conn = db::ConnectionManager::connect_target(&target).expect("connect");
+    let keep = Retention {
+        idempotency_keys: chrono::Duration::hours(24),
+        login_attempts: chrono::Duration::days(1),
+    };
+    let now = db::now();
+    assert_eq!(
+        prune(&mut conn, now, keep).expect("prune"),
+        Pruned::default()
+    );
+    let later = now + chrono::Duration::days(2);
+    let pruned = prune(&mut conn, later, keep).expect("prune");
+    assert_eq!(pruned.idempotency_keys, 1);
+    // The failed attempt and the successful login of `admin_token`.
+    assert_eq!(pruned.login_attempts, 2);
+    assert_eq!(agencies(&app, &admin), 1);
+}

@@ -1,0 +1,66 @@
+//! Forgetting what the registry keeps only for a while: idempotency keys
+//! past their retention, and login attempts past every throttle window.
+//! Records are never pruned; these two tables hold no record.
+
+use chrono::{Duration, NaiveDateTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::db::{self, DbConn, Pool, StoreResult};
+
+/// How long what is pruned is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// A retry with the same `Idempotency-Key` replays the first answer
+    /// for this long; after it, the key is forgotten.
+    pub idempotency_keys: Duration,
+    /// Far longer than any throttle window, so pruning never lets a
+    /// guess through early.
+    pub login_attempts: Duration,
+}
+
+/// What one pass removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub idempotency_keys: usize,
+    pub login_attempts: usize,
+}
+
+/// Removes what is older than its retention at `now`.
+pub fn prune(conn: &mut DbConn, now: NaiveDateTime, keep: Retention) -> StoreResult<Pruned> {
+    Ok(Pruned {
+        idempotency_keys: db::idempotency::prune(conn, now - keep.idempotency_keys)?,
+        login_attempts: db::logins::prune(conn, now - keep.login_attempts)?,
+    })
+}
+
+/// How often the service prunes.
+const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Prunes at start and then every ten minutes, until `stop`.
+pub fn spawn(
+    pool: Pool,
+    keep: Retention,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    std::thread::Builder::new()
+        .name("housekeeping".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match db::on_pooled(&pool, |c| prune(c, db::now(), keep)) {
+                    Ok(p) if p != Pruned::default() => tracing::info!(
+                        idempotency_keys = p.idempotency_keys,
+                        login_attempts = p.login_attempts,
+                        "pruned"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning failed; trying again later"),
+                }
+                let started = std::time::Instant::now();
+                while started.elapsed() < EVERY && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the housekeeping thread: {e}"))
+}
