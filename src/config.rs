@@ -44,6 +44,26 @@ pub struct Settings {
     pub trace_budget: std::time::Duration,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_retention_hours: i64,
+    /// Serve HTTPS with this PEM certificate chain and key
+    /// (`REGISTRY_TLS_CERT`, `REGISTRY_TLS_KEY`); both or neither.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+fn tls_files() -> Result<Option<TlsFiles>, String> {
+    match (var("REGISTRY_TLS_CERT"), var("REGISTRY_TLS_KEY")) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+        })),
+        (None, None) => Ok(None),
+        _ => Err("set both REGISTRY_TLS_CERT and REGISTRY_TLS_KEY, or neither".into()),
+    }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/registry.db";
@@ -90,6 +110,7 @@ impl Settings {
                 .unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
             import_max_rows: parse_var("REGISTRY_IMPORT_MAX_ROWS")?.unwrap_or(1_000_000),
             import_max_listed: parse_var("REGISTRY_IMPORT_MAX_LISTED")?.unwrap_or(1_000),
+            tls: tls_files()?,
             idempotency_retention_hours: parse_var("REGISTRY_IDEMPOTENCY_RETENTION_HOURS")?
                 .unwrap_or(24),
             trace_budget: std::time::Duration::from_millis(

@@ -16,4 +16,5 @@ pub mod input;
 pub mod openapi;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 pub mod trace;

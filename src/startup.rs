@@ -105,6 +105,7 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let workers = settings.workers;
+        let tls = settings.tls.clone();
         let state = web::Data::new(AppState {
             pool,
             tokens,
@@ -128,8 +129,17 @@ impl Application {
         if let Some(n) = workers {
             server = server.workers(n);
         }
-        let server = server.listen(listener).map_err(|e| e.to_string())?.run();
-        tracing::info!(port, "registry listening");
+        let tls = tls
+            .map(|t| crate::tls::server_config(&t.cert, &t.key))
+            .transpose()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
+        .map_err(|e| e.to_string())?
+        .run();
+        tracing::info!(port, scheme, "registry listening");
         Ok(Self {
             port,
             server,

@@ -135,6 +135,7 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         import_max_listed: 1_000,
         trace_budget: std::time::Duration::from_secs(2),
         idempotency_retention_hours: 24,
+        tls: None,
     }
 }
 

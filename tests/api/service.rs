@@ -282,3 +282,82 @@ fn the_data_folder_and_the_database_files_are_the_registrys_alone() {
         }
     }
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+/// One HTTP/1.1 request over TLS, trusting only the test certificate.
+fn https_get(port: u16, path: &str) -> Result<String, String> {
+    use rustls_pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let mut roots = rustls::RootCertStore::empty();
+    let cert = rustls_pki_types::CertificateDer::from_pem_file(fixture("ca.pem"))
+        .map_err(|e| e.to_string())?;
+    roots.add(cert).map_err(|e| e.to_string())?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name)
+        .map_err(|e| e.to_string())?;
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    // A peer that closes without close_notify still gave its answer.
+    let _ = tls.read_to_string(&mut answer);
+    Ok(answer)
+}
+
+#[test]
+fn with_a_certificate_the_registry_speaks_only_https() {
+    let app = spawn_with(|s| {
+        s.tls = Some(registry::config::TlsFiles {
+            cert: fixture("cert.pem"),
+            key: fixture("key.pem"),
+        })
+    });
+    let port: u16 = app
+        .base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let answer = https_get(port, "/health").expect("https");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Plain HTTP on the same port gets no answer.
+    let plain = ureq::get(&format!("{}/health", app.base))
+        .timeout(std::time::Duration::from_secs(10))
+        .call();
+    assert!(
+        matches!(plain, Err(ureq::Error::Transport(_))),
+        "plain HTTP was answered"
+    );
+}
+
+#[test]
+fn a_key_that_is_not_the_certificates_stops_the_start() {
+    let bad = std::env::temp_dir().join(format!("not-a-key-{}.pem", uuid::Uuid::now_v7().simple()));
+    std::fs::write(
+        &bad,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let err = registry::tls::server_config(&fixture("cert.pem"), &bad).unwrap_err();
+    assert!(
+        err.contains("private key") || err.contains("go together"),
+        "{err}"
+    );
+    let err = registry::tls::server_config(&bad, &fixture("key.pem")).unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
+}
