@@ -149,3 +149,31 @@ fn invalid_ids_are_404() {
     app.get(&format!("/v1/agencies/{unknown}"), &admin)
         .assert_problem(404, "not_found");
 }
+
+/// The compose file a newcomer starts from: no default secret, no
+/// published database, the registry over HTTPS.
+#[test]
+fn the_compose_file_has_no_default_secret_and_serves_https() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-compose.yml");
+    let text = std::fs::read_to_string(path).expect("docker-compose.yml");
+    for secret in [
+        "POSTGRES_PASSWORD",
+        "REGISTRY_ADMIN_PASSWORD",
+        "REGISTRY_JWT_SECRET",
+    ] {
+        assert!(
+            !text.contains(&format!("{secret}:-")),
+            "{secret} has a default"
+        );
+        assert!(
+            text.contains(&format!("{secret}:?")),
+            "{secret} is not required"
+        );
+    }
+    let db = text
+        .split("\n  registry:")
+        .next()
+        .expect("the db service comes first");
+    assert!(!db.contains("ports:"), "the database publishes a port");
+    assert!(text.contains("REGISTRY_TLS_CERT") && text.contains("REGISTRY_TLS_KEY"));
+}
