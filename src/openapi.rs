@@ -52,7 +52,7 @@ use crate::http::{
         crate::trace::requests::ObservedFirearm, crate::trace::requests::ObservedMarking,
         crate::trace::requests::Circumstances,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Problems),
     tags(
         (name = "service", description = "Health, readiness and metrics"),
         (name = "auth", description = "Logging in"),
@@ -79,5 +79,55 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every failure is `application/problem+json`, documented or not: the
+/// error answers the handlers list are given that type, and each operation
+/// gains a `default` answer for the failures every endpoint shares (a
+/// missing token, a malformed request, an unavailable database, ...).
+struct Problems;
+
+impl Modify for Problems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if status.starts_with('2') || status.starts_with('3') {
+                        continue;
+                    }
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        response
+                            .content
+                            .insert("application/problem+json".into(), content);
+                    }
+                }
+                op.responses.responses.insert(
+                    "default".into(),
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description("Any other failure, as an RFC 9457 problem with a stable `code` (docs/errors.md)")
+                            .content("application/problem+json", problem())
+                            .build(),
+                    ),
+                );
+            }
+        }
     }
 }

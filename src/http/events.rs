@@ -200,8 +200,8 @@ fn wants_csv(req: &HttpRequest) -> bool {
 /// For auditors and the responsible agency's users; 404 for anyone else.
 #[utoipa::path(get, path = "/v1/firearms/{id}/history", tag = "lifecycle", security(("bearer" = [])),
     responses(
-        (status = 200, body = History, content_type = "application/json"),
-        (status = 200, description = "with Accept: text/csv: a header row and one row per event", content_type = "text/csv", body = String),
+        (status = 200, description = "the history; with Accept: text/csv, a header row and one row per event",
+            content((History = "application/json"), (String = "text/csv"))),
         (status = 404, body = crate::http::Problem)))]
 pub async fn history(
     state: web::Data<AppState>,
