@@ -160,23 +160,33 @@ pub async fn trace(
     // in the trip to the database that reads the candidates. The
     // connection goes back to the pool while they are scored: a costly
     // query must not starve other requests of connections.
-    let (user, query, found) = auth::run_as(&state.pool, caller, move |c, user| {
+    let given = params.as_json();
+    let found = auth::run_as(&state.pool, caller, move |c, user| {
         policy::require(user, Action::Trace)?;
         let query = params.parse()?;
-        let found = trace::candidates(c, &query)?;
-        Ok((user.clone(), (query, params), found))
+        let candidates = trace::candidates(c, &query)?;
+        Ok(Found {
+            user: user.clone(),
+            query,
+            candidates,
+        })
     })
     .await?;
     let budget = trace::Budget::of(state.settings.trace_budget);
-    let ((query, params), scored) = web::block(move || {
-        let scored = trace::score(&query.0, found, budget);
+    let Found {
+        user,
+        query,
+        candidates,
+    } = found;
+    let (query, scored) = web::block(move || {
+        let scored = trace::score(&query, candidates, budget);
         (query, scored)
     })
     .await?;
     let scored = scored?;
     let (matches, truncated) = db::run(&state.pool, move |c| {
         let (matches, truncated) = trace::rank(c, &query, scored)?;
-        trace::record_query(c, &reads, &user.audit_actor(), &params.as_json(), &matches)?;
+        trace::record_query(c, &reads, &user.audit_actor(), &given, &matches)?;
         Ok::<_, AppError>((matches, truncated))
     })
     .await?;
@@ -185,6 +195,13 @@ pub async fn trace(
         .map(MatchView::try_from)
         .collect::<AppResult<_>>()?;
     Ok(web::Json(TraceResult { matches, truncated }))
+}
+
+/// A checked query, its caller, and what the indexes offered for it.
+struct Found {
+    user: AuthUser,
+    query: TraceQuery,
+    candidates: trace::Candidates,
 }
 
 /// A trace of one of the agency's lost or stolen firearms.
