@@ -60,6 +60,44 @@ pub fn open_database(settings: &Settings) -> Result<db::Pool, String> {
     Ok(pool)
 }
 
+/// The HTTP server on `listener`, over TLS when the settings name a
+/// certificate, with the scheme it speaks.
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+) -> Result<(Server, &'static str), String> {
+    let workers = state.settings.workers;
+    let tls = state
+        .settings
+        .tls
+        .as_ref()
+        .map(|t| crate::tls::server_config(&t.cert, &t.key))
+        .transpose()?;
+    let openapi = ApiDoc::openapi();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(observe::observe))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .configure(http::routes)
+            .default_service(web::to(http::ops::no_route))
+    })
+    // SIGTERM and SIGINT stop accepting and let in-flight requests
+    // finish for up to this long.
+    .shutdown_timeout(30);
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config),
+        None => server.listen(listener),
+    }
+    .map_err(|e| e.to_string())?
+    .run();
+    Ok((server, scheme))
+}
+
 impl Application {
     /// Binds, migrates and bootstraps. Call inside an actix system; the
     /// server runs once [`Application::run`] is awaited.
@@ -104,8 +142,6 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let workers = settings.workers;
-        let tls = settings.tls.clone();
         let state = web::Data::new(AppState {
             pool,
             tokens,
@@ -114,31 +150,7 @@ impl Application {
             audit,
             reads,
         });
-        let openapi = ApiDoc::openapi();
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .wrap(from_fn(observe::observe))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
-                .configure(http::routes)
-                .default_service(web::to(http::ops::no_route))
-        })
-        // SIGTERM and SIGINT stop accepting and let in-flight requests
-        // finish for up to this long.
-        .shutdown_timeout(30);
-        if let Some(n) = workers {
-            server = server.workers(n);
-        }
-        let tls = tls
-            .map(|t| crate::tls::server_config(&t.cert, &t.key))
-            .transpose()?;
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let server = match tls {
-            Some(config) => server.listen_rustls_0_23(listener, config),
-            None => server.listen(listener),
-        }
-        .map_err(|e| e.to_string())?
-        .run();
+        let (server, scheme) = serve(listener, state)?;
         tracing::info!(port, scheme, "registry listening");
         Ok(Self {
             port,
