@@ -136,6 +136,20 @@ class Registry:
         return run(["sqlite3", self.url.split("://", 1)[1], statement]).stdout.strip()
 
 
+def agency_with_users(api, users):
+    """An agency, and for each (name, roles) a user of it, logged in:
+    (agency id, {name: token})."""
+    admin = api.token("admin", PASSWORD)
+    _, agency = api.call("POST", "/v1/agencies", admin, {"name": "Ghana Police Service", "country": "GH", "kind": "police"})
+    tokens = {}
+    for name, roles in users:
+        status, user = api.call("POST", "/v1/users", admin, {"username": name, "password": PASSWORD,
+                                                              "agency_id": agency["id"], "roles": roles})
+        assert status == 201, user
+        tokens[name] = api.token(name, PASSWORD)
+    return agency["id"], tokens
+
+
 def setup_accounts(api):
     admin = api.token("admin", PASSWORD)
     _, agency = api.call("POST", "/v1/agencies", admin, {"name": "Ghana Police Service", "country": "GH", "kind": "police"})

@@ -12,7 +12,7 @@ import argparse, json, os, random, subprocess, sys, tempfile, threading, time
 import urllib.request, urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Api, Registry, PASSWORD, free_port, log, machine  # noqa: E402
+from harness import Registry, agency_with_users, free_port, log, machine  # noqa: E402
 
 LONG = 190
 
@@ -51,15 +51,8 @@ def post(base, path, token, body, content_type, headers=None):
 
 
 def accounts(api):
-    admin = api.token("admin", PASSWORD)
-    _, agency = api.call("POST", "/v1/agencies", admin, {"name": "Ghana Police Service", "country": "GH", "kind": "police"})
-    tokens = {}
-    for name, roles in [("hx-registrar", ["registrar"]), ("hx-tracer", ["tracer"])]:
-        status, user = api.call("POST", "/v1/users", admin, {"username": name, "password": PASSWORD,
-                                                              "agency_id": agency["id"], "roles": roles})
-        assert status == 201, user
-        tokens[name] = api.token(name, PASSWORD)
-    return agency["id"], tokens["hx-registrar"], tokens["hx-tracer"]
+    agency, tokens = agency_with_users(api, [("hx-registrar", ["registrar"]), ("hx-tracer", ["tracer"])])
+    return agency, tokens["hx-registrar"], tokens["hx-tracer"]
 
 
 def memory(reg, api, agency, registrar, tracer, mib):

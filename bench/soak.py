@@ -13,7 +13,7 @@ import argparse, json, os, random, signal, subprocess, sys, tempfile, threading,
 import urllib.request, urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Api, Registry, PASSWORD, free_port, log, machine  # noqa: E402
+from harness import PASSWORD, Registry, agency_with_users, free_port, log, machine  # noqa: E402
 
 # After a restart, how long answers may still fail while connections heal.
 GRACE = 5.0
@@ -155,24 +155,17 @@ def main():
     work = tempfile.mkdtemp(prefix="registry-soak-")
     reg = Registry(args, "postgres", url, free_port(), work)
     api = reg.start()
-    admin = api.token("admin", PASSWORD)
-    _, agency = api.call("POST", "/v1/agencies", admin, {"name": "Ghana Police Service", "country": "GH", "kind": "police"})
-    tokens = {}
-    for uname, roles in [("soak-registrar", ["registrar"]), ("soak-tracer", ["tracer"])]:
-        status, body = api.call("POST", "/v1/users", admin, {"username": uname, "password": PASSWORD,
-                                                              "agency_id": agency["id"], "roles": roles})
-        assert status == 201, body
-        tokens[uname] = api.token(uname, PASSWORD)
+    agency_id, tokens = agency_with_users(api, [("soak-registrar", ["registrar"]), ("soak-tracer", ["tracer"])])
     # An auditor given through the API waits for a second system
     # administrator's approval; the command line is the root of trust.
     env = dict(os.environ, DATABASE_URL=url, REGISTRY_NEW_USER_PASSWORD=PASSWORD,
                REGISTRY_DATA_DIR=os.path.join(work, "data-postgres"))
-    subprocess.run([args.binary, "user", "create", "--username", "soak-auditor", "--agency-id", agency["id"],
+    subprocess.run([args.binary, "user", "create", "--username", "soak-auditor", "--agency-id", agency_id,
                     "--role", "auditor"], env=env, check=True, capture_output=True)
     tokens["soak-auditor"] = api.token("soak-auditor", PASSWORD)
     seconds = args.minutes * 60
     started = time.time()
-    soak = Soak(api.base, tokens["soak-registrar"], tokens["soak-tracer"], agency["id"], started + seconds)
+    soak = Soak(api.base, tokens["soak-registrar"], tokens["soak-tracer"], agency_id, started + seconds)
     threads = [threading.Thread(target=soak.worker, args=(k,)) for k in range(args.connections)]
     [t.start() for t in threads]
     windows = []
