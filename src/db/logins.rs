@@ -90,8 +90,11 @@ pub fn begin_attempt(
         .flatten();
     let pair_since = last_login.map_or(since, |l| l.max(since));
     let by_pair = failures(conn, Some(username_key), client_ip, pair_since)?;
+    // The window frees when the oldest counted failure leaves it. A limit
+    // of 0 with nothing counted yet refuses until a full window from now.
     let over = |counted: &[NaiveDateTime], limit: i64| {
-        (counted.len() as i64 >= limit).then(|| counted[0] + limits.window)
+        (counted.len() as i64 >= limit)
+            .then(|| counted.first().copied().unwrap_or(now) + limits.window)
     };
     let until = [
         over(&by_address, limits.per_address),
