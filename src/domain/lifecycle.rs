@@ -42,7 +42,9 @@ type Row = (Status, &'static [(EventType, Option<Status>)]);
 
 /// Rules the contract names: `destroyed` takes only `correction`; `lost` and
 /// `stolen` cannot be transferred or exported until `recovered`;
-/// `exported` takes only `import` or `correction`.
+/// `exported` takes only `import` or `correction`. A seized firearm can go
+/// missing from the evidence store that keeps it (a stock check finds it
+/// gone), so it takes `reported_lost` and `reported_stolen`.
 pub const TRANSITIONS: &[Row] = &[
     (
         S::Active,
@@ -82,6 +84,8 @@ pub const TRANSITIONS: &[Row] = &[
             (E::OwnershipTransfer, None),
             (E::CustodyTransfer, None),
             (E::MarkingAdded, None),
+            (E::ReportedLost, Some(S::Lost)),
+            (E::ReportedStolen, Some(S::Stolen)),
             (E::Recovered, Some(S::Active)),
             (E::Deactivated, Some(S::Deactivated)),
             (E::Destroyed, Some(S::Destroyed)),
