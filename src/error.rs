@@ -334,6 +334,14 @@ impl From<StoreError> for AppError {
             StoreError::DuplicateReference => {
                 Self::conflict("duplicate_reference", "reference taken")
             }
+            StoreError::DuplicateArmoury => Self::conflict(
+                "duplicate_armoury",
+                "the agency already has an armoury of that name",
+            ),
+            StoreError::OpenCheck => Self::conflict(
+                "stock_check_open",
+                "the armoury already has an open stock check; close it first",
+            ),
             StoreError::NotFound | StoreError::Query(diesel::result::Error::NotFound) => {
                 Self::NotFound
             }

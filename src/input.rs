@@ -79,7 +79,59 @@ pub fn parse_holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<H
         reference,
         country,
         agency_id,
+        armoury_id: None,
     })
+}
+
+/// Whom an event hands a firearm to: a holder given in full, or one of
+/// the agencies' armouries by id.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientInput {
+    /// agency, dealer, manufacturer, individual or other; not with `armoury_id`.
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub reference: Option<String>,
+    pub country: Option<String>,
+    pub agency_id: Option<String>,
+    /// An armoury of the agency responsible for the firearm after the
+    /// event; alone, without the other fields.
+    pub armoury_id: Option<String>,
+}
+
+/// A recipient as parsed: the armoury is found, and checked against the
+/// firearm, only in the transaction that records the event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recipient {
+    Holder(Holder),
+    Armoury(String),
+}
+
+pub fn parse_recipient(v: &mut Validator, field: &str, r: &RecipientInput) -> Option<Recipient> {
+    if let Some(raw) = &r.armoury_id {
+        let others = [&r.kind, &r.name, &r.reference, &r.country, &r.agency_id];
+        if others.iter().any(|f| f.is_some()) {
+            v.push(
+                field,
+                "names either an armoury (`armoury_id` alone) or a holder, not both",
+            );
+            return None;
+        }
+        let field = format!("{field}.armoury_id");
+        return v.check(&field, parse_uuid(raw)).map(Recipient::Armoury);
+    }
+    let (Some(kind), Some(name)) = (&r.kind, &r.name) else {
+        v.push(field, "needs `kind` and `name`, or `armoury_id`");
+        return None;
+    };
+    let holder = HolderInput {
+        kind: kind.clone(),
+        name: name.clone(),
+        reference: r.reference.clone(),
+        country: r.country.clone(),
+        agency_id: r.agency_id.clone(),
+    };
+    parse_holder(v, field, &holder).map(Recipient::Holder)
 }
 
 pub fn parse_marking(

@@ -15,6 +15,7 @@ pub mod http;
 pub mod input;
 pub mod openapi;
 pub mod startup;
+pub mod stockpiles;
 pub mod telemetry;
 pub mod tls;
 pub mod trace;

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    agencies, audit, auth, events, firearms, ops, pagination, role_grants, trace, trace_requests,
-    users, Problem,
+    agencies, audit, auth, events, firearms, ops, pagination, role_grants, stockpiles, trace,
+    trace_requests, users, Problem,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +30,8 @@ use crate::http::{
         trace::trace, trace::notifications,
         trace_requests::create, trace_requests::list, trace_requests::show,
         trace_requests::acknowledge, trace_requests::respond,
+        stockpiles::create, stockpiles::list, stockpiles::show, stockpiles::firearms,
+        stockpiles::open, stockpiles::sightings, stockpiles::show_check, stockpiles::close,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -50,7 +52,15 @@ use crate::http::{
         trace_requests::TraceRequestView, pagination::Page<trace_requests::TraceRequestView>,
         crate::trace::requests::CreateRequest, crate::trace::requests::RespondRequest,
         crate::trace::requests::ObservedFirearm, crate::trace::requests::ObservedMarking,
-        crate::trace::requests::Circumstances,
+        crate::trace::requests::Circumstances, crate::input::RecipientInput,
+        crate::stockpiles::ArmouryView, pagination::Page<crate::stockpiles::ArmouryView>,
+        crate::stockpiles::input::CreateArmoury, crate::stockpiles::input::OpenCheck,
+        crate::stockpiles::input::Sightings, crate::stockpiles::input::SightingInput,
+        crate::stockpiles::input::CloseCheck, crate::stockpiles::checks::CheckView,
+        crate::stockpiles::checks::By, crate::stockpiles::checks::SightingOutcome,
+        crate::stockpiles::checks::SightingsAnswer, crate::stockpiles::report::Report,
+        crate::stockpiles::report::ReportItem, crate::stockpiles::report::UnmatchedItem,
+        crate::stockpiles::report::LostItem, crate::stockpiles::report::NotReported, crate::domain::SightingResult,
     )),
     modifiers(&BearerAuth, &Problems),
     tags(
@@ -61,6 +71,7 @@ use crate::http::{
         (name = "lifecycle", description = "Events in a firearm's life, batch destruction, custody histories"),
         (name = "audit", description = "The tamper-evident audit log (RFC 9162), for auditors"),
         (name = "tracing", description = "Tracing firearms from observed markings; requests between agencies (ITI)"),
+        (name = "stockpiles", description = "Armouries, what they hold, and stock checks against the records"),
     )
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::db::agencies::AgencyRow;
+use crate::db::armouries::{ArmouryRow, CheckRow};
 use crate::db::firearms::{EventRow, FirearmRow};
 use crate::db::role_grants::GrantRow;
 use crate::db::trace_requests::TraceRequestRow;
@@ -70,8 +71,10 @@ pub fn event(e: &EventRow) -> Value {
     })
 }
 
+/// A firearm's state. The armoury column appears once set, so the digests
+/// of firearms recorded before armouries existed still match.
 pub fn firearm(r: &FirearmRow) -> Value {
-    json!({
+    let mut state = json!({
         "id": r.id,
         "category": r.category,
         "manufacturer": r.manufacturer,
@@ -92,7 +95,11 @@ pub fn firearm(r: &FirearmRow) -> Value {
         "version": r.version,
         "created_at": time(&r.created_at),
         "updated_at": time(&r.updated_at),
-    })
+    });
+    if let Some(armoury) = &r.armoury_id {
+        state["armoury_id"] = json!(armoury);
+    }
+    state
 }
 
 pub fn agency(r: &AgencyRow) -> Value {
@@ -141,6 +148,30 @@ pub fn trace_request(row: &TraceRequestRow) -> Value {
         "respond_by": row.respond_by.as_ref().map(time),
         "response": row.response.as_deref().map(stored_json),
         "version": row.version,
+    })
+}
+
+pub fn armoury(r: &ArmouryRow) -> Value {
+    json!({
+        "id": r.id, "agency_id": r.agency_id, "name": r.name, "kind": r.kind,
+        "location": r.location, "version": r.version,
+        "created_at": time(&r.created_at), "updated_at": time(&r.updated_at),
+    })
+}
+
+/// A stock check's state with how many expected and sighted rows it has:
+/// a row of either written around the registry changes the counts, so
+/// the check no longer matches its last entry.
+pub fn stock_check(r: &CheckRow, rows: (i64, i64)) -> Value {
+    json!({
+        "id": r.id, "armoury_id": r.armoury_id, "agency_id": r.agency_id,
+        "reference": r.reference, "status": r.status, "expected": r.expected,
+        "sightings": r.sightings, "opened_by": r.opened_by,
+        "opened_at": time(&r.opened_at), "closed_by": r.closed_by,
+        "closed_at": r.closed_at.as_ref().map(time), "missing_action": r.missing_action,
+        "notes": r.notes, "report": r.report.as_deref().map(stored_json),
+        "version": r.version,
+        "rows": {"expected": rows.0, "sightings": rows.1},
     })
 }
 
@@ -201,6 +232,7 @@ mod tests {
             version: 3,
             created_at: at,
             updated_at: at,
+            armoury_id: None,
         }
     }
 

@@ -82,6 +82,14 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
         "role_grant" => {
             db::role_grants::find(conn, id)?.map(|r| content::digest(&content::role_grant(&r)))
         }
+        "armoury" => db::armouries::find(conn, id)?.map(|r| content::digest(&content::armoury(&r))),
+        "stock_check" => match db::armouries::find_check(conn, id)? {
+            Some(r) => {
+                let rows = db::armouries::stored_counts(conn, id)?;
+                Some(content::digest(&content::stock_check(&r, rows)))
+            }
+            None => None,
+        },
         _ => None,
     })
 }

@@ -32,6 +32,10 @@ pub enum Action {
     ReadNotifications,
     /// Read the audit log, its proofs and its export.
     ReadAudit,
+    /// Create armouries for the caller's agency.
+    ManageArmouries,
+    /// Read armouries, what they hold, and their stock checks.
+    ReadArmouries,
 }
 
 impl Action {
@@ -48,6 +52,8 @@ impl Action {
             Self::ReadTraceRequests => &[Tracer, Auditor],
             Self::ReadNotifications => &[Tracer, Registrar],
             Self::ReadAudit => &[Auditor],
+            Self::ManageArmouries => &[Admin, Registrar],
+            Self::ReadArmouries => &[Admin, Registrar, Tracer, Auditor],
         }
     }
 
@@ -65,7 +71,10 @@ impl Action {
     fn acts_for_agency(self) -> bool {
         matches!(
             self,
-            Self::RecordFirearms | Self::ExchangeTraceRequests | Self::ReadNotifications
+            Self::RecordFirearms
+                | Self::ExchangeTraceRequests
+                | Self::ReadNotifications
+                | Self::ManageArmouries
         )
     }
 }
@@ -103,6 +112,31 @@ pub fn acting_agency(user: &AuthUser, action: Action) -> AppResult<String> {
 /// Whether `user` may see every agency's records of a kind, or only its own.
 pub fn sees_every_agency(user: &AuthUser) -> bool {
     user.has(Role::Auditor) || user.has(Role::SystemAdmin)
+}
+
+// ---- armouries ----
+
+/// Refuses with 404 unless `user` may read the records of an armoury of
+/// `agency_id`: its own agency's users, and auditors.
+pub fn armoury_scope(user: &AuthUser, agency_id: &str) -> AppResult<()> {
+    require(user, Action::ReadArmouries)?;
+    if user.has(Role::Auditor) || user.agency_id.as_deref() == Some(agency_id) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Whether a check may be closed by `closer`: never by the registrar who
+/// opened it (four eyes).
+pub fn close_stock_check(closer: &str, opened_by: &str) -> AppResult<()> {
+    if closer == opened_by {
+        return Err(AppError::forbidden_because(
+            "four_eyes",
+            "a stock check is closed by a registrar other than the one who opened it",
+        ));
+    }
+    Ok(())
 }
 
 // ---- accounts ----

@@ -194,13 +194,15 @@ pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> StoreRes
 /// The tables whose every row an audit entry must account for, with the
 /// entry's link to a row: the history event it records, or the subject
 /// kind whose state it vouches for.
-pub const ACCOUNTED: [(&str, Link); 6] = [
+pub const ACCOUNTED: [(&str, Link); 8] = [
     ("firearm_events", Link::Event),
     ("firearms", Link::Subject("firearm")),
     ("users", Link::Subject("user")),
     ("agencies", Link::Subject("agency")),
     ("role_grants", Link::Subject("role_grant")),
     ("trace_requests", Link::Subject("trace_request")),
+    ("armouries", Link::Subject("armoury")),
+    ("stock_checks", Link::Subject("stock_check")),
 ];
 
 #[derive(Debug, Clone, Copy)]

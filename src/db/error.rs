@@ -17,6 +17,11 @@ pub enum StoreError {
     DuplicateAgency,
     #[error("the trace request reference is taken")]
     DuplicateReference,
+    #[error("the agency has an armoury of that name")]
+    DuplicateArmoury,
+    /// The armoury already has an open stock check.
+    #[error("the armoury has an open stock check")]
+    OpenCheck,
     /// The row to change does not exist.
     #[error("no such row")]
     NotFound,

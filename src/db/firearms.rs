@@ -37,6 +37,9 @@ pub struct FirearmRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The armoury holding the firearm: derived from the holders, kept
+    /// for the index that lists a store.
+    pub armoury_id: Option<String>,
 }
 
 /// A component as stored: its kind and its serial as marked.
@@ -122,11 +125,12 @@ impl From<&Firearm> for FirearmRow {
             version: f.version,
             created_at: f.created_at,
             updated_at: f.updated_at,
+            armoury_id: f.holding().armoury_id.clone(),
         }
     }
 }
 
-fn typed(row: FirearmRow) -> StoreResult<Firearm> {
+pub(super) fn typed(row: FirearmRow) -> StoreResult<Firearm> {
     Firearm::try_from(row).map_err(|e| StoreError::Inconsistent(format!("firearm {e}")))
 }
 
@@ -333,6 +337,21 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<Firearm>>
     rows.into_iter().map(typed).collect()
 }
 
+/// The firearms whose normalised serial is one of `serials`.
+pub fn with_serials(conn: &mut DbConn, serials: &[String]) -> StoreResult<Vec<Firearm>> {
+    let mut rows = Vec::with_capacity(serials.len());
+    for chunk in serials.chunks(super::CHUNK) {
+        let q = firearms::table
+            .filter(firearms::serial_normalized.eq_any(chunk))
+            .select(firearms::all_columns);
+        rows.extend(match conn {
+            DbConn::Pg(c) => q.load::<FirearmRow>(c)?,
+            DbConn::Sqlite(c) => q.load::<FirearmRow>(c)?,
+        });
+    }
+    rows.into_iter().map(typed).collect()
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<Firearm>> {
     find_row(conn, id)?.map(typed).transpose()
 }
@@ -370,6 +389,7 @@ pub struct Filters {
     pub manufacturer_key: Option<String>,
     pub country_of_manufacture: Option<String>,
     pub responsible_agency_id: Option<String>,
+    pub armoury_id: Option<String>,
 }
 
 /// One page of firearms in id (creation) order. Keyset pagination on the id
@@ -400,6 +420,9 @@ pub fn page(
     }
     if let Some(v) = &filters.responsible_agency_id {
         q = q.filter(firearms::responsible_agency_id.eq(v.clone()));
+    }
+    if let Some(v) = &filters.armoury_id {
+        q = q.filter(firearms::armoury_id.eq(v.clone()));
     }
     if let Some(after) = after {
         q = q.filter(firearms::id.gt(after.to_string()));

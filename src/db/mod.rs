@@ -3,6 +3,7 @@
 //! differ, the `match` on [`DbConn`] stays inside this module.
 
 pub mod agencies;
+pub mod armouries;
 pub mod audit;
 pub mod error;
 pub mod firearms;

@@ -94,6 +94,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        armoury_id -> Nullable<Text>,
     }
 }
 
@@ -222,7 +223,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    armouries (id) {
+        id -> Text,
+        agency_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        kind -> Text,
+        location -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stock_checks (id) {
+        id -> Text,
+        armoury_id -> Text,
+        agency_id -> Text,
+        reference -> Text,
+        status -> Text,
+        expected -> BigInt,
+        sightings -> BigInt,
+        opened_by -> Text,
+        opened_by_username -> Text,
+        opened_at -> Timestamp,
+        closed_by -> Nullable<Text>,
+        closed_by_username -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        missing_action -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        report -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    stock_check_expected (check_id, firearm_id) {
+        check_id -> Text,
+        firearm_id -> Text,
+    }
+}
+
+diesel::table! {
+    stock_check_sightings (id) {
+        id -> Text,
+        check_id -> Text,
+        position -> BigInt,
+        item -> Text,
+        result -> Text,
+        firearm_id -> Nullable<Text>,
+        candidates -> Nullable<Text>,
+        sighted_by -> Text,
+        sighted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> agencies (agency_id));
+diesel::joinable!(stock_check_expected -> firearms (firearm_id));
+diesel::joinable!(stock_check_sightings -> firearms (firearm_id));
 diesel::joinable!(firearm_identifiers -> firearms (firearm_id));
 diesel::joinable!(firearm_events -> firearms (firearm_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -240,4 +300,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_state,
     notifications,
     trace_requests,
+    armouries,
+    stock_checks,
+    stock_check_expected,
+    stock_check_sightings,
 );

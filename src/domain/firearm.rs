@@ -214,18 +214,28 @@ pub struct Holder {
     pub reference: Option<String>,
     pub country: Option<CountryCode>,
     pub agency_id: Option<String>,
+    /// The armoury of `agency_id` that keeps the firearm, when the holder
+    /// is one of the agency's stores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armoury_id: Option<String>,
 }
 
 impl Holder {
     /// The holder as records store and show it.
+    /// `armoury_id` appears only when set, so holders recorded before
+    /// armouries existed keep their stored text and digests.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "kind": self.kind,
             "name": self.name,
             "reference": self.reference,
             "country": self.country,
             "agency_id": self.agency_id,
-        })
+        });
+        if let Some(armoury) = &self.armoury_id {
+            v["armoury_id"] = serde_json::json!(armoury);
+        }
+        v
     }
 
     /// Two holders are the same party when kind, agency and the folded name
@@ -233,6 +243,7 @@ impl Holder {
     pub fn same_party(&self, other: &Holder) -> bool {
         self.kind == other.kind
             && self.agency_id == other.agency_id
+            && self.armoury_id == other.armoury_id
             && text::fold(&self.name) == text::fold(&other.name)
             && self.reference.as_deref().map(text::fold)
                 == other.reference.as_deref().map(text::fold)
@@ -274,6 +285,7 @@ mod tests {
     fn holder(kind: HolderKind, name: &str, reference: Option<&str>) -> Holder {
         Holder {
             kind,
+            armoury_id: None,
             name: name.into(),
             reference: reference.map(String::from),
             country: None,

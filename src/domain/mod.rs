@@ -4,6 +4,7 @@
 //! edge re-checks. No database and no HTTP here.
 
 pub mod agency;
+pub mod armoury;
 pub mod country;
 pub mod firearm;
 pub mod lifecycle;
@@ -14,6 +15,7 @@ pub mod trace;
 pub mod user;
 
 pub use agency::{AgencyKind, AgencyName};
+pub use armoury::{ArmouryKind, CheckStatus, MissingAction, SightingResult};
 pub use country::CountryCode;
 pub use firearm::{
     Category, Component, ComponentKind, Firearm, Holder, HolderKind, Marking, MarkingKind, Status,

@@ -11,7 +11,7 @@ use crate::domain::{
     Category, CountryCode, DestructionMethod, EventType, Holder, Marking, SerialNumber,
 };
 use crate::error::{AppError, AppResult, Validator};
-use crate::input::{parse_holder, parse_marking, HolderInput, MarkingInput};
+use crate::input::{parse_marking, parse_recipient, MarkingInput, Recipient, RecipientInput};
 
 /// A descriptive field's new value, as `correction` sets it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,15 +26,16 @@ pub enum Change {
     Notes(Option<String>),
 }
 
-/// What an event does, with its checked fields.
+/// What an event does, with its checked fields. `H` is whom it hands the
+/// firearm to: a [`Recipient`] as parsed, a [`Holder`] once resolved.
 #[derive(Debug, Clone)]
-pub enum Action {
+pub enum Action<H = Holder> {
     OwnershipTransfer {
-        to: Holder,
+        to: H,
         authorization: String,
     },
     CustodyTransfer {
-        to: Holder,
+        to: H,
         reason: Option<String>,
     },
     Export {
@@ -57,11 +58,11 @@ pub enum Action {
         report_reference: Option<String>,
     },
     Recovered {
-        to: Option<Holder>,
+        to: Option<H>,
     },
     Seized {
         case_reference: String,
-        to: Holder,
+        to: H,
     },
     Deactivated {
         method: String,
@@ -78,7 +79,7 @@ pub enum Action {
     },
 }
 
-impl Action {
+impl<H> Action<H> {
     pub fn event_type(&self) -> EventType {
         match self {
             Self::OwnershipTransfer { .. } => EventType::OwnershipTransfer,
@@ -96,30 +97,118 @@ impl Action {
         }
     }
 
-    /// Holders this event names that must be registered agencies.
-    pub fn agency_refs(&self) -> Vec<String> {
-        let to = match self {
+    /// Whom the event hands the firearm to, if anyone.
+    pub fn recipient(&self) -> Option<&H> {
+        match self {
             Self::OwnershipTransfer { to, .. }
             | Self::CustodyTransfer { to, .. }
             | Self::Seized { to, .. } => Some(to),
             Self::Recovered { to } => to.as_ref(),
             _ => None,
-        };
-        to.and_then(|h| h.agency_id.clone()).into_iter().collect()
+        }
+    }
+
+    /// The same action with its recipient turned into a `G` by `f`.
+    pub fn resolve<G, E>(self, f: impl FnOnce(H) -> Result<G, E>) -> Result<Action<G>, E> {
+        Ok(match self {
+            Self::OwnershipTransfer { to, authorization } => Action::OwnershipTransfer {
+                to: f(to)?,
+                authorization,
+            },
+            Self::CustodyTransfer { to, reason } => Action::CustodyTransfer { to: f(to)?, reason },
+            Self::Recovered { to } => Action::Recovered {
+                to: to.map(f).transpose()?,
+            },
+            Self::Seized { case_reference, to } => Action::Seized {
+                case_reference,
+                to: f(to)?,
+            },
+            Self::Export {
+                to_country,
+                licence_number,
+                end_user_certificate,
+            } => Action::Export {
+                to_country,
+                licence_number,
+                end_user_certificate,
+            },
+            Self::Import {
+                from_country,
+                licence_number,
+                marking,
+            } => Action::Import {
+                from_country,
+                licence_number,
+                marking,
+            },
+            Self::MarkingAdded { marking } => Action::MarkingAdded { marking },
+            Self::ReportedLost { report_reference } => Action::ReportedLost { report_reference },
+            Self::ReportedStolen { report_reference } => {
+                Action::ReportedStolen { report_reference }
+            }
+            Self::Deactivated {
+                method,
+                certificate_reference,
+            } => Action::Deactivated {
+                method,
+                certificate_reference,
+            },
+            Self::Destroyed {
+                method,
+                certificate_reference,
+                witnesses,
+            } => Action::Destroyed {
+                method,
+                certificate_reference,
+                witnesses,
+            },
+            Self::Correction { changes, reason } => Action::Correction { changes, reason },
+        })
+    }
+}
+
+impl Action<Holder> {
+    /// Holders this event names that must be registered agencies.
+    pub fn agency_refs(&self) -> Vec<String> {
+        self.recipient()
+            .and_then(|h| h.agency_id.clone())
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Action<Recipient> {
+    /// Holders this event names that must be registered agencies.
+    pub fn agency_refs(&self) -> Vec<String> {
+        match self.recipient() {
+            Some(Recipient::Holder(h)) => h.agency_id.clone().into_iter().collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
 /// A checked event.
 #[derive(Debug, Clone)]
-pub struct EventInput {
+pub struct EventInput<H = Holder> {
     pub occurred_at: Option<DateTime<Utc>>,
     pub location: Option<String>,
     pub reference: Option<String>,
     pub notes: Option<String>,
-    pub action: Action,
+    pub action: Action<H>,
 }
 
-impl EventInput {
+impl<H> EventInput<H> {
+    /// The same event with its recipient turned into a `G` by `f`.
+    pub fn resolve<G, E>(self, f: impl FnOnce(H) -> Result<G, E>) -> Result<EventInput<G>, E> {
+        Ok(EventInput {
+            occurred_at: self.occurred_at,
+            location: self.location,
+            reference: self.reference,
+            notes: self.notes,
+            action: self.action.resolve(f)?,
+        })
+    }
+
     /// Where, under which reference, with which notes.
     pub fn context(&self) -> super::EventContext {
         super::EventContext {
@@ -133,14 +222,14 @@ impl EventInput {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OwnershipRaw {
-    to: HolderInput,
+    to: RecipientInput,
     authorization: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CustodyRaw {
-    to: HolderInput,
+    to: RecipientInput,
     reason: Option<String>,
 }
 
@@ -175,14 +264,14 @@ struct ReportRaw {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecoveredRaw {
-    to: Option<HolderInput>,
+    to: Option<RecipientInput>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SeizedRaw {
     case_reference: String,
-    to: HolderInput,
+    to: RecipientInput,
 }
 
 #[derive(Deserialize)]
@@ -322,26 +411,32 @@ fn parse_change(
     }
 }
 
-fn ownership_transfer(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn ownership_transfer(
+    map: Map<String, Value>,
+    v: &mut Validator,
+) -> AppResult<Option<Action<Recipient>>> {
     let raw: OwnershipRaw = fields(map)?;
     Ok({
-        let to = parse_holder(v, "to", &raw.to);
+        let to = parse_recipient(v, "to", &raw.to);
         let authorization = v.check("authorization", parse_label(&raw.authorization));
         to.zip(authorization)
             .map(|(to, authorization)| Action::OwnershipTransfer { to, authorization })
     })
 }
 
-fn custody_transfer(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn custody_transfer(
+    map: Map<String, Value>,
+    v: &mut Validator,
+) -> AppResult<Option<Action<Recipient>>> {
     let raw: CustodyRaw = fields(map)?;
     Ok({
-        let to = parse_holder(v, "to", &raw.to);
+        let to = parse_recipient(v, "to", &raw.to);
         let reason = optional(v, "reason", raw.reason.as_deref(), parse_label);
         to.map(|to| Action::CustodyTransfer { to, reason })
     })
 }
 
-fn export(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn export(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action<Recipient>>> {
     let raw: ExportRaw = fields(map)?;
     Ok({
         let to_country = v.check("to_country", CountryCode::parse(&raw.to_country));
@@ -366,7 +461,7 @@ fn import(
     map: Map<String, Value>,
     v: &mut Validator,
     now: DateTime<Utc>,
-) -> AppResult<Option<Action>> {
+) -> AppResult<Option<Action<Recipient>>> {
     let raw: ImportRaw = fields(map)?;
     Ok({
         let from_country = v.check("from_country", CountryCode::parse(&raw.from_country));
@@ -390,7 +485,7 @@ fn marking_added(
     map: Map<String, Value>,
     v: &mut Validator,
     now: DateTime<Utc>,
-) -> AppResult<Option<Action>> {
+) -> AppResult<Option<Action<Recipient>>> {
     let raw: MarkingRaw = fields(map)?;
     Ok({
         parse_marking(v, "marking", &raw.marking, now)
@@ -402,7 +497,7 @@ fn report(
     map: Map<String, Value>,
     v: &mut Validator,
     kind: EventType,
-) -> AppResult<Option<Action>> {
+) -> AppResult<Option<Action<Recipient>>> {
     let raw: ReportRaw = fields(map)?;
     Ok({
         let r = optional(
@@ -423,28 +518,28 @@ fn report(
     })
 }
 
-fn recovered(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn recovered(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action<Recipient>>> {
     let raw: RecoveredRaw = fields(map)?;
     Ok({
         match &raw.to {
-            Some(h) => parse_holder(v, "to", h).map(|to| Action::Recovered { to: Some(to) }),
+            Some(h) => parse_recipient(v, "to", h).map(|to| Action::Recovered { to: Some(to) }),
             None => Some(Action::Recovered { to: None }),
         }
     })
 }
 
-fn seized(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn seized(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action<Recipient>>> {
     let raw: SeizedRaw = fields(map)?;
     Ok({
         let case_reference = v.check("case_reference", parse_label(&raw.case_reference));
-        let to = parse_holder(v, "to", &raw.to);
+        let to = parse_recipient(v, "to", &raw.to);
         case_reference
             .zip(to)
             .map(|(case_reference, to)| Action::Seized { case_reference, to })
     })
 }
 
-fn deactivated(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn deactivated(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action<Recipient>>> {
     let raw: DeactivatedRaw = fields(map)?;
     Ok({
         let method = v.check("method", parse_label(&raw.method));
@@ -461,7 +556,7 @@ fn deactivated(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<A
     })
 }
 
-fn destroyed(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action>> {
+fn destroyed(map: Map<String, Value>, v: &mut Validator) -> AppResult<Option<Action<Recipient>>> {
     let raw: DestroyedRaw = fields(map)?;
     Ok({
         let method = v.check("method", DestructionMethod::parse(&raw.method));
@@ -484,7 +579,7 @@ fn correction(
     map: Map<String, Value>,
     v: &mut Validator,
     now: DateTime<Utc>,
-) -> AppResult<Option<Action>> {
+) -> AppResult<Option<Action<Recipient>>> {
     let raw: CorrectionRaw = fields(map)?;
     Ok({
         let reason = v.check("reason", parse_label(&raw.reason));
@@ -505,7 +600,7 @@ fn correction(
 
 /// Parses an event body. Unknown types and fields, missing required fields
 /// and invalid values are all 422, naming the field.
-pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput> {
+pub fn parse(body: Value, now: DateTime<Utc>) -> AppResult<EventInput<Recipient>> {
     let Value::Object(mut map) = body else {
         return Err(AppError::field("body", "must be a JSON object"));
     };

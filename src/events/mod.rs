@@ -17,8 +17,11 @@ use crate::auth::Recorder;
 use crate::db::firearms::{DestructionInsertForm, EventRow, SequencedEvents};
 use crate::db::{self, DbConn, StoreError};
 use crate::domain::lifecycle::transition;
-use crate::domain::{DestructionMethod, EventType, Firearm, Status};
+use crate::domain::{
+    CountryCode, DestructionMethod, EventType, Firearm, Holder, HolderKind, Status,
+};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::input::Recipient;
 use input::EventInput;
 
 /// Where and under which reference an event happened, and free notes:
@@ -67,6 +70,43 @@ fn check_agencies_exist(c: &mut DbConn, ids: &[String]) -> AppResult<()> {
     Ok(())
 }
 
+/// The holder an event's recipient names: given in full, or an armoury,
+/// which holds for its agency.
+fn resolve_recipient(c: &mut DbConn, to: Recipient) -> AppResult<Holder> {
+    let id = match to {
+        Recipient::Holder(h) => return Ok(h),
+        Recipient::Armoury(id) => id,
+    };
+    let armoury = db::armouries::find(c, &id)?
+        .ok_or_else(|| AppError::field("to.armoury_id", "no armoury has this id"))?;
+    let agency = db::agencies::find(c, &armoury.agency_id)?;
+    let country = agency.and_then(|a| CountryCode::parse(&a.country).ok());
+    Ok(Holder {
+        kind: HolderKind::Agency,
+        name: armoury.name,
+        reference: None,
+        country,
+        agency_id: Some(armoury.agency_id),
+        armoury_id: Some(armoury.id),
+    })
+}
+
+/// An armoury keeps firearms only for the agency responsible for them.
+fn check_armoury_agency(action: &input::Action, firearm: &Firearm) -> AppResult<()> {
+    match action.recipient() {
+        Some(to)
+            if to.armoury_id.is_some()
+                && to.agency_id.as_deref() != Some(firearm.responsible_agency_id.as_str()) =>
+        {
+            Err(AppError::field(
+                "to.armoury_id",
+                "the armoury belongs to an agency that is not responsible for this firearm",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Records one event on a firearm. With `expected_version`, only if the
 /// firearm is still at that version (412 otherwise).
 pub fn record(
@@ -74,45 +114,58 @@ pub fn record(
     actor: &Recorder,
     firearm_id: &str,
     expected_version: Option<i64>,
-    input: EventInput,
+    input: EventInput<Recipient>,
 ) -> AppResult<(EventRow, Firearm)> {
     db::write_tx(conn, |c| {
         let firearm = db::firearms::take_for_change(c, firearm_id, expected_version)?;
         check_agencies_exist(c, &input.action.agency_refs())?;
-        let applied = apply::apply(&firearm, actor, &input, db::now())?;
-        let event = event_row(
-            &applied.firearm,
-            actor,
-            input.action.event_type(),
-            input.occurred_at,
-            applied.details,
-            input.context(),
-        );
-        db::firearms::apply_change(c, &applied.firearm, &event).map_err(|e| match e {
-            StoreError::DuplicateMarking => AppError::conflict(
-                "duplicate_marking",
-                "the corrected marking (country of manufacture, manufacturer, serial number) belongs to another registered firearm",
-            ),
-            other => other.into(),
-        })?;
-        crate::audit::queue(
-            c,
-            &actor.audit_actor(),
-            vec![crate::audit::firearm_change(&applied.firearm, &event)],
-        )?;
-        if let Some(m) = &applied.new_marking {
-            let kind = m.kind.as_str();
-            db::firearms::add_identifier(
-                c,
-                db::firearms::IdentifierInsertForm::new(&firearm.id, 0, "marking", kind, &m.text),
-            )?;
-        }
-        if applied.serial_changed {
-            let f = &applied.firearm;
-            db::firearms::set_serial_identifier(c, &f.id, &f.serial)?;
-        }
-        Ok((event, applied.firearm))
+        let input = input.resolve(|to| resolve_recipient(c, to))?;
+        write(c, actor, &firearm, &input)
     })
+}
+
+/// Applies a checked event to a firearm taken for change (`take_for_change`)
+/// and writes it with its audit entry, in the caller's transaction.
+pub(crate) fn write(
+    c: &mut DbConn,
+    actor: &Recorder,
+    firearm: &Firearm,
+    input: &EventInput,
+) -> AppResult<(EventRow, Firearm)> {
+    let applied = apply::apply(firearm, actor, input, db::now())?;
+    check_armoury_agency(&input.action, &applied.firearm)?;
+    let event = event_row(
+        &applied.firearm,
+        actor,
+        input.action.event_type(),
+        input.occurred_at,
+        applied.details,
+        input.context(),
+    );
+    db::firearms::apply_change(c, &applied.firearm, &event).map_err(|e| match e {
+        StoreError::DuplicateMarking => AppError::conflict(
+            "duplicate_marking",
+            "the corrected marking (country of manufacture, manufacturer, serial number) belongs to another registered firearm",
+        ),
+        other => other.into(),
+    })?;
+    crate::audit::queue(
+        c,
+        &actor.audit_actor(),
+        vec![crate::audit::firearm_change(&applied.firearm, &event)],
+    )?;
+    if let Some(m) = &applied.new_marking {
+        let kind = m.kind.as_str();
+        db::firearms::add_identifier(
+            c,
+            db::firearms::IdentifierInsertForm::new(&firearm.id, 0, "marking", kind, &m.text),
+        )?;
+    }
+    if applied.serial_changed {
+        let f = &applied.firearm;
+        db::firearms::set_serial_identifier(c, &f.id, &f.serial)?;
+    }
+    Ok((event, applied.firearm))
 }
 
 /// The events that moved a firearm's responsibility, oldest first:

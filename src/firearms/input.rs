@@ -9,7 +9,7 @@ use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at, parse_
 use crate::domain::{
     text, Category, Component, ComponentKind, CountryCode, Holder, Marking, SerialNumber,
 };
-use crate::error::{AppError, FieldError, Validator};
+use crate::error::{AppError, AppResult, FieldError, Validator};
 use crate::input::{optional, parse_holder, parse_marking, HolderInput, MarkingInput};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -103,6 +103,18 @@ impl NewFirearm {
     }
 }
 
+/// A registration's past events name their holders in full: armouries are
+/// the registry's own, and a firearm enters one by an event once registered.
+fn inline_only(to: crate::input::Recipient) -> AppResult<Holder> {
+    match to {
+        crate::input::Recipient::Holder(h) => Ok(h),
+        crate::input::Recipient::Armoury(_) => Err(AppError::field(
+            "to.armoury_id",
+            "a registration's history names holders in full; move the firearm into an armoury by an event once it is registered",
+        )),
+    }
+}
+
 fn parse_component(v: &mut Validator, field: &str, c: &ComponentInput) -> Option<Component> {
     let kind = v.check(&format!("{field}.kind"), ComponentKind::parse(&c.kind));
     let serial = optional(
@@ -156,7 +168,8 @@ impl RegisterFirearm {
         let notes = optional(&mut v, "notes", self.notes.as_deref(), parse_notes);
         let mut history = Vec::new();
         for (i, body) in self.history.iter().enumerate() {
-            match crate::events::input::parse(body.clone(), now) {
+            let parsed = crate::events::input::parse(body.clone(), now);
+            match parsed.and_then(|e| e.resolve(inline_only)) {
                 Ok(event) => history.push(event),
                 Err(AppError::Validation(errors)) => {
                     for e in errors {

@@ -17,6 +17,7 @@ use crate::events::input::EventInput;
 use crate::events::{self, input, BatchDestruction};
 use crate::firearms::view::FirearmView;
 use crate::http::state::AppState;
+use crate::input::Recipient;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordedBy {
@@ -119,7 +120,7 @@ fn event_request(
     id: &str,
     req: &HttpRequest,
     body: Value,
-) -> AppResult<(String, Option<i64>, EventInput)> {
+) -> AppResult<(String, Option<i64>, EventInput<Recipient>)> {
     Ok((
         parse_id(id)?,
         if_match(req)?,
@@ -189,7 +190,7 @@ fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
         .map_err(|e| AppError::caused_by(e.into_error()))
 }
 
-fn wants_csv(req: &HttpRequest) -> bool {
+pub(crate) fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -126,6 +126,7 @@ impl FirearmQuery {
                 "responsible_agency_id",
                 crate::input::parse_uuid,
             )?,
+            armoury_id: None,
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod role_grants;
 pub mod spool;
 pub mod state;
+pub mod stockpiles;
 pub mod trace;
 pub mod trace_requests;
 pub mod users;
@@ -97,6 +98,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/trace-requests/{id}/response",
                 web::post().to(trace_requests::respond),
             )
+            .configure(stockpile_routes)
             .route("/audit/entries", web::get().to(audit::entries))
             .route("/audit/head", web::get().to(audit::head))
             .route("/audit/checkpoint", web::get().to(audit::checkpoint))
@@ -110,6 +112,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/audit/export", web::get().to(audit::export))
             .default_service(web::to(ops::no_route)),
     );
+}
+
+/// Armouries and stock checks (docs/stockpiles.md).
+fn stockpile_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/armouries", web::post().to(stockpiles::create))
+        .route("/armouries", web::get().to(stockpiles::list))
+        .route("/armouries/{id}", web::get().to(stockpiles::show))
+        .route(
+            "/armouries/{id}/firearms",
+            web::get().to(stockpiles::firearms),
+        )
+        .route(
+            "/armouries/{id}/stock-checks",
+            web::post().to(stockpiles::open),
+        )
+        .route("/stock-checks/{id}", web::get().to(stockpiles::show_check))
+        .route(
+            "/stock-checks/{id}/sightings",
+            web::post().to(stockpiles::sightings),
+        )
+        .route(
+            "/stock-checks/{id}/close",
+            web::post().to(stockpiles::close),
+        );
 }
 
 /// A path id: anything but a UUID cannot name a record, so it is a 404.

@@ -16,6 +16,7 @@ mod output;
 mod policy;
 mod reads;
 mod service;
+mod stockpiles;
 mod structure;
 mod trace;
 mod trace_requests;

@@ -128,6 +128,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/trace-requests/{id}"),
     ("post", "/v1/trace-requests/{id}/acknowledge"),
     ("post", "/v1/trace-requests/{id}/response"),
+    ("post", "/v1/armouries"),
+    ("get", "/v1/armouries"),
+    ("get", "/v1/armouries/{id}"),
+    ("get", "/v1/armouries/{id}/firearms"),
+    ("post", "/v1/armouries/{id}/stock-checks"),
+    ("get", "/v1/stock-checks/{id}"),
+    ("post", "/v1/stock-checks/{id}/sightings"),
+    ("post", "/v1/stock-checks/{id}/close"),
 ];
 
 #[test]
