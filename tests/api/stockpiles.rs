@@ -481,3 +481,50 @@ fn bad_stock_check_requests_are_refused_and_write_nothing() {
     );
     assert_eq!(r.status, 201, "{}", r.text);
 }
+
+/// The rows of docs/architecture.md's table that armouries added.
+#[test]
+fn roles_that_may_not_keep_armouries_are_refused() {
+    let reg = registry();
+    let app = &reg.app;
+    let store = armoury(&reg, &reg.registrar, "Central Armoury");
+    let (_, auditor) = app.create_user(&reg.admin, "aud", &reg.agency, &["auditor"]);
+    let (_, tracer) = app.create_user(&reg.admin, "tracer", &reg.agency, &["tracer"]);
+    let (_, admin) = app.create_user(&reg.admin, "gps-admin", &reg.agency, &["admin"]);
+    // A system administrator reads no records, armouries included.
+    app.get("/v1/armouries", &reg.admin)
+        .assert_problem(403, "forbidden");
+    app.get(&format!("/v1/armouries/{store}/firearms"), &reg.admin)
+        .assert_problem(403, "forbidden");
+    app.post(
+        "/v1/armouries",
+        &auditor,
+        &json!({"name": "A", "kind": "depot"}),
+    )
+    .assert_problem(403, "forbidden");
+    let open = format!("/v1/armouries/{store}/stock-checks");
+    for token in [&auditor, &tracer, &admin] {
+        app.post(&open, token, &json!({"reference": "SC-1"}))
+            .assert_problem(403, "forbidden");
+    }
+    let r = app.post(&open, &reg.registrar, &json!({"reference": "SC-1"}));
+    let check = r.body["id"].as_str().expect("id").to_string();
+    app.post(
+        &format!("/v1/stock-checks/{check}/sightings"),
+        &tracer,
+        &json!({"items": [{"serial_number": "X"}]}),
+    )
+    .assert_problem(403, "forbidden");
+    app.post(
+        &format!("/v1/stock-checks/{check}/close"),
+        &admin,
+        &json!({}),
+    )
+    .assert_problem(403, "forbidden");
+    for token in [&auditor, &tracer, &admin] {
+        assert_eq!(
+            app.get(&format!("/v1/stock-checks/{check}"), token).status,
+            200
+        );
+    }
+}
