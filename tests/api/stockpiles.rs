@@ -528,3 +528,86 @@ fn roles_that_may_not_keep_armouries_are_refused() {
         );
     }
 }
+
+/// An armoury may own a firearm outright: it holds it when no one else
+/// keeps it for it.
+#[test]
+fn an_armoury_that_owns_a_firearm_holds_it_when_it_has_no_custodian() {
+    let reg = registry();
+    let store = armoury(&reg, &reg.registrar, "Central Armoury");
+    let a = firearm(&reg, "OWN-1", "Glock GmbH");
+    let to_store = json!({"type": "ownership_transfer", "to": {"armoury_id": store}, "authorization": "FORFEIT-1"});
+    let r = event(&reg, &reg.registrar, &a, to_store);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(held(&reg, &reg.registrar, &store), vec![a.clone()]);
+    let lent = json!({"type": "custody_transfer", "to": {"kind": "dealer", "name": "Range"}});
+    assert_eq!(event(&reg, &reg.registrar, &a, lent).status, 201);
+    assert!(held(&reg, &reg.registrar, &store).is_empty());
+    let back = json!({"type": "custody_transfer", "to": {"armoury_id": store}});
+    assert_eq!(event(&reg, &reg.registrar, &a, back).status, 201);
+    assert_eq!(held(&reg, &reg.registrar, &store), vec![a.clone()]);
+    let shown = reg.app.get(&format!("/v1/firearms/{a}"), &reg.registrar);
+    assert_eq!(shown.body["custodian"], Value::Null, "back with its owner");
+}
+
+/// Batches sent at once apply one after another: a firearm in two of them
+/// is found once, and two checks opened at once are one check.
+#[test]
+fn concurrent_sightings_and_opens_never_count_twice() {
+    let reg = registry();
+    let app = &reg.app;
+    let registrar = reg.registrar.as_str();
+    let store = armoury(&reg, &reg.registrar, "Central Armoury");
+    let a = firearm(&reg, "RACE-1", "Glock GmbH");
+    into_armoury(&reg, &a, &store);
+    let open = format!("/v1/armouries/{store}/stock-checks");
+    let opened: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let opens: Vec<_> = (0..4)
+            .map(|i| {
+                let open = &open;
+                s.spawn(move || {
+                    let r = app.post(open, registrar, &json!({"reference": format!("SC-{i}")}));
+                    (r.status, r.body["id"].clone())
+                })
+            })
+            .collect();
+        opens
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let mut statuses: Vec<u16> = opened.iter().map(|(s, _)| *s).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409], "{opened:?}");
+    let checks = sql_count(&app.database_url, "SELECT COUNT(*) AS n FROM stock_checks");
+    assert_eq!(checks, 1);
+    let id = opened
+        .iter()
+        .find(|(s, _)| *s == 201)
+        .and_then(|(_, id)| id.as_str())
+        .expect("the opened check")
+        .to_string();
+    let path = format!("/v1/stock-checks/{id}/sightings");
+    let results: Vec<String> = std::thread::scope(|s| {
+        let sends: Vec<_> = (0..4)
+            .map(|_| {
+                let path = &path;
+                let a = &a;
+                s.spawn(move || {
+                    let r = app.post(path, registrar, &json!({"items": [{"firearm_id": a}]}));
+                    r.body["results"][0]["result"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string()
+                })
+            })
+            .collect();
+        sends
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let found = results.iter().filter(|r| *r == "found").count();
+    let duplicates = results.iter().filter(|r| *r == "duplicate").count();
+    assert_eq!((found, duplicates), (1, 3), "{results:?}");
+}
