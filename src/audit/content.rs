@@ -159,19 +159,21 @@ pub fn armoury(r: &ArmouryRow) -> Value {
     })
 }
 
-/// A stock check's state with how many expected and sighted rows it has:
-/// a row of either written around the registry changes the counts, so
-/// the check no longer matches its last entry.
-pub fn stock_check(r: &CheckRow, rows: (i64, i64)) -> Value {
+/// A stock check's state with how many expected, sighted and seen rows it
+/// has: a row of any written around the registry changes the counts, so
+/// the check no longer matches its last entry. The kept report is vouched
+/// for by its digest: it can hold 50,000 firearms.
+pub fn stock_check(r: &CheckRow, rows: (i64, i64, i64)) -> Value {
     json!({
         "id": r.id, "armoury_id": r.armoury_id, "agency_id": r.agency_id,
         "reference": r.reference, "status": r.status, "expected": r.expected,
         "sightings": r.sightings, "opened_by": r.opened_by,
         "opened_at": time(&r.opened_at), "closed_by": r.closed_by,
         "closed_at": r.closed_at.as_ref().map(time), "missing_action": r.missing_action,
-        "notes": r.notes, "report": r.report.as_deref().map(stored_json),
+        "notes": r.notes, "seen": r.seen,
+        "report_sha256": r.report.as_deref().map(|t| hex::encode(Sha256::digest(t.as_bytes()))),
         "version": r.version,
-        "rows": {"expected": rows.0, "sightings": rows.1},
+        "rows": {"expected": rows.0, "sightings": rows.1, "seen": rows.2},
     })
 }
 

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 
 use super::error::{unique, StoreError, StoreResult};
 use super::schema::{
-    armouries, firearms, stock_check_expected, stock_check_sightings, stock_checks,
+    armouries, firearms, stock_check_expected, stock_check_seen, stock_check_sightings,
+    stock_checks,
 };
 use super::DbConn;
 
@@ -73,6 +74,7 @@ pub struct CheckRow {
     pub status: String,
     pub expected: i64,
     pub sightings: i64,
+    pub seen: i64,
     pub opened_by: String,
     pub opened_by_username: String,
     pub opened_at: NaiveDateTime,
@@ -169,22 +171,62 @@ pub fn expected_among(
     Ok(found)
 }
 
-/// Which of `ids` were already sighted in the check.
-pub fn sighted_among(
+#[derive(Insertable)]
+#[diesel(table_name = stock_check_seen)]
+struct SeenRow<'a> {
+    check_id: &'a str,
+    firearm_id: &'a str,
+}
+
+/// Marks `ids` (each once) as sighted in the check, answering those that
+/// were not sighted before: the rest are duplicates.
+pub fn mark_seen(
     conn: &mut DbConn,
     check_id: &str,
     ids: &[String],
 ) -> StoreResult<HashSet<String>> {
-    let mut found = HashSet::new();
+    let mut new = HashSet::new();
     for chunk in ids.chunks(super::CHUNK) {
-        let rows: Vec<Option<String>> = stock_check_sightings::table
-            .filter(stock_check_sightings::check_id.eq(check_id))
-            .filter(stock_check_sightings::firearm_id.eq_any(chunk))
-            .select(stock_check_sightings::firearm_id)
-            .load(conn)?;
-        found.extend(rows.into_iter().flatten());
+        let rows: Vec<SeenRow> = chunk
+            .iter()
+            .map(|id| SeenRow {
+                check_id,
+                firearm_id: id,
+            })
+            .collect();
+        let inserted: Vec<String> = match conn {
+            DbConn::Pg(c) => diesel::insert_into(stock_check_seen::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .returning(stock_check_seen::firearm_id)
+                .get_results(c)?,
+            // diesel runs a multi-row RETURNING insert on SQLite row by row
+            // and takes a row the conflict skipped for an error. The write
+            // transaction holds the whole database, so what is already
+            // there cannot change between the look and the insert.
+            DbConn::Sqlite(c) => {
+                let before: HashSet<String> = stock_check_seen::table
+                    .filter(stock_check_seen::check_id.eq(check_id))
+                    .filter(stock_check_seen::firearm_id.eq_any(chunk))
+                    .select(stock_check_seen::firearm_id)
+                    .load::<String>(c)?
+                    .into_iter()
+                    .collect();
+                let fresh: Vec<SeenRow> = rows
+                    .into_iter()
+                    .filter(|r| !before.contains(r.firearm_id))
+                    .collect();
+                if !fresh.is_empty() {
+                    diesel::insert_into(stock_check_seen::table)
+                        .values(&fresh)
+                        .execute(c)?;
+                }
+                fresh.iter().map(|r| r.firearm_id.to_string()).collect()
+            }
+        };
+        new.extend(inserted);
     }
-    Ok(found)
+    Ok(new)
 }
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -219,32 +261,64 @@ pub fn sightings(conn: &mut DbConn, check_id: &str) -> StoreResult<Vec<SightingR
         .load(conn)?)
 }
 
+/// What a report shows of a firearm: its marking, status and holders as
+/// stored (the holders parsed only where the report shows them).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = firearms)]
+pub struct BriefRow {
+    pub id: String,
+    pub category: String,
+    pub manufacturer: String,
+    pub country_of_manufacture: String,
+    pub serial_number: String,
+    pub status: String,
+    pub owner: String,
+    pub custodian: Option<String>,
+    pub responsible_agency_id: String,
+    pub armoury_id: Option<String>,
+    pub serial_normalized: String,
+    pub manufacturer_key: String,
+}
+
 /// The firearms a check expects, as they are now.
-pub fn expected_firearms(
-    conn: &mut DbConn,
-    check_id: &str,
-) -> StoreResult<Vec<crate::domain::Firearm>> {
-    let rows: Vec<super::firearms::FirearmRow> = firearms::table
+pub fn expected_firearms(conn: &mut DbConn, check_id: &str) -> StoreResult<Vec<BriefRow>> {
+    Ok(firearms::table
         .inner_join(stock_check_expected::table)
         .filter(stock_check_expected::check_id.eq(check_id))
         .order(firearms::id.asc())
-        .select(firearms::all_columns)
-        .load(conn)?;
-    rows.into_iter().map(super::firearms::typed).collect()
-}
-
-/// The ids of the firearms a check expects.
-pub fn expected_ids(conn: &mut DbConn, check_id: &str) -> StoreResult<Vec<String>> {
-    Ok(stock_check_expected::table
-        .filter(stock_check_expected::check_id.eq(check_id))
-        .select(stock_check_expected::firearm_id)
-        .order(stock_check_expected::firearm_id.asc())
+        .select(BriefRow::as_select())
         .load(conn)?)
 }
 
-/// How many rows a check has expected and sighted, as stored: what the
-/// check's own row must agree with (`audit::verify`).
-pub fn stored_counts(conn: &mut DbConn, check_id: &str) -> StoreResult<(i64, i64)> {
+/// The firearms whose normalised serial is one of `serials`, briefly.
+pub fn briefs_by_serial(conn: &mut DbConn, serials: &[String]) -> StoreResult<Vec<BriefRow>> {
+    let mut rows = Vec::with_capacity(serials.len());
+    for chunk in serials.chunks(super::CHUNK) {
+        let found: Vec<BriefRow> = firearms::table
+            .filter(firearms::serial_normalized.eq_any(chunk))
+            .select(BriefRow::as_select())
+            .load(conn)?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+/// Many firearms by id, briefly (order not kept).
+pub fn briefs(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<BriefRow>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::CHUNK) {
+        let found: Vec<BriefRow> = firearms::table
+            .filter(firearms::id.eq_any(chunk))
+            .select(BriefRow::as_select())
+            .load(conn)?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+/// How many rows a check has expected, sighted and seen, as stored: what
+/// the check's audited state counts (`audit::verify`).
+pub fn stored_counts(conn: &mut DbConn, check_id: &str) -> StoreResult<(i64, i64, i64)> {
     let expected: i64 = stock_check_expected::table
         .filter(stock_check_expected::check_id.eq(check_id))
         .count()
@@ -253,5 +327,9 @@ pub fn stored_counts(conn: &mut DbConn, check_id: &str) -> StoreResult<(i64, i64
         .filter(stock_check_sightings::check_id.eq(check_id))
         .count()
         .get_result(conn)?;
-    Ok((expected, sighted))
+    let seen: i64 = stock_check_seen::table
+        .filter(stock_check_seen::check_id.eq(check_id))
+        .count()
+        .get_result(conn)?;
+    Ok((expected, sighted, seen))
 }

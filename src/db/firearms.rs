@@ -313,10 +313,21 @@ pub fn record_destruction(
     diesel::insert_into(destructions::table)
         .values(destruction)
         .execute(conn)?;
+    apply_changes(conn, firearms, events)
+}
+
+/// Writes many firearms' changed columns and their events: the updates one
+/// by one, the events in multi-row inserts.
+pub fn apply_changes(
+    conn: &mut DbConn,
+    firearms: &[Firearm],
+    events: &[EventRow],
+) -> StoreResult<()> {
     for firearm in firearms {
         diesel::update(firearms::table.find(&firearm.id))
             .set(FirearmRow::from(firearm))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(map_insert_error)?;
     }
     crate::insert_chunks!(conn, firearm_events::table, events, map_insert_error);
     Ok(())
@@ -328,21 +339,6 @@ pub fn find_many(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<Firearm>>
     for chunk in ids.chunks(super::CHUNK) {
         let q = firearms::table
             .filter(firearms::id.eq_any(chunk))
-            .select(firearms::all_columns);
-        rows.extend(match conn {
-            DbConn::Pg(c) => q.load::<FirearmRow>(c)?,
-            DbConn::Sqlite(c) => q.load::<FirearmRow>(c)?,
-        });
-    }
-    rows.into_iter().map(typed).collect()
-}
-
-/// The firearms whose normalised serial is one of `serials`.
-pub fn with_serials(conn: &mut DbConn, serials: &[String]) -> StoreResult<Vec<Firearm>> {
-    let mut rows = Vec::with_capacity(serials.len());
-    for chunk in serials.chunks(super::CHUNK) {
-        let q = firearms::table
-            .filter(firearms::serial_normalized.eq_any(chunk))
             .select(firearms::all_columns);
         rows.extend(match conn {
             DbConn::Pg(c) => q.load::<FirearmRow>(c)?,

@@ -246,6 +246,7 @@ diesel::table! {
         status -> Text,
         expected -> BigInt,
         sightings -> BigInt,
+        seen -> BigInt,
         opened_by -> Text,
         opened_by_username -> Text,
         opened_at -> Timestamp,
@@ -261,6 +262,13 @@ diesel::table! {
 
 diesel::table! {
     stock_check_expected (check_id, firearm_id) {
+        check_id -> Text,
+        firearm_id -> Text,
+    }
+}
+
+diesel::table! {
+    stock_check_seen (check_id, firearm_id) {
         check_id -> Text,
         firearm_id -> Text,
     }
@@ -303,5 +311,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     armouries,
     stock_checks,
     stock_check_expected,
+    stock_check_seen,
     stock_check_sightings,
 );

@@ -124,6 +124,28 @@ pub fn record(
     })
 }
 
+/// The firearm after a checked event, and the event's row: what a write
+/// of one firearm or of many builds before it writes.
+fn draft(
+    firearm: &Firearm,
+    actor: &Recorder,
+    input: &EventInput,
+    now: chrono::NaiveDateTime,
+) -> AppResult<(apply::Applied, EventRow)> {
+    let mut applied = apply::apply(firearm, actor, input, now)?;
+    check_armoury_agency(&input.action, &applied.firearm)?;
+    let details = std::mem::take(&mut applied.details);
+    let event = event_row(
+        &applied.firearm,
+        actor,
+        input.action.event_type(),
+        input.occurred_at,
+        details,
+        input.context(),
+    );
+    Ok((applied, event))
+}
+
 /// Applies a checked event to a firearm taken for change (`take_for_change`)
 /// and writes it with its audit entry, in the caller's transaction.
 pub(crate) fn write(
@@ -132,16 +154,7 @@ pub(crate) fn write(
     firearm: &Firearm,
     input: &EventInput,
 ) -> AppResult<(EventRow, Firearm)> {
-    let applied = apply::apply(firearm, actor, input, db::now())?;
-    check_armoury_agency(&input.action, &applied.firearm)?;
-    let event = event_row(
-        &applied.firearm,
-        actor,
-        input.action.event_type(),
-        input.occurred_at,
-        applied.details,
-        input.context(),
-    );
+    let (applied, event) = draft(firearm, actor, input, db::now())?;
     db::firearms::apply_change(c, &applied.firearm, &event).map_err(|e| match e {
         StoreError::DuplicateMarking => AppError::conflict(
             "duplicate_marking",
@@ -166,6 +179,48 @@ pub(crate) fn write(
         db::firearms::set_serial_identifier(c, &f.id, &f.serial)?;
     }
     Ok((event, applied.firearm))
+}
+
+/// Applies one checked event to each of several firearms taken for change
+/// and writes them together, in the caller's transaction: the firearms'
+/// updates, the events in multi-row inserts, the entries in one queue.
+/// For events that bring no new identifier (no marking, no serial).
+pub(crate) fn write_many(
+    c: &mut DbConn,
+    actor: &Recorder,
+    firearms: &[Firearm],
+    input: &EventInput,
+) -> AppResult<Vec<EventRow>> {
+    let mut changed = Vec::with_capacity(firearms.len());
+    let mut events = Vec::with_capacity(firearms.len());
+    let now = db::now();
+    for firearm in firearms {
+        let applied = apply::apply(firearm, actor, input, now)?;
+        if applied.new_marking.is_some() || applied.serial_changed {
+            return Err(AppError::internal(
+                "write_many takes no event that adds identifiers",
+            ));
+        }
+        check_armoury_agency(&input.action, &applied.firearm)?;
+        let event = event_row(
+            &applied.firearm,
+            actor,
+            input.action.event_type(),
+            input.occurred_at,
+            applied.details,
+            input.context(),
+        );
+        changed.push(applied.firearm);
+        events.push(event);
+    }
+    db::firearms::apply_changes(c, &changed, &events)?;
+    let entries = changed
+        .iter()
+        .zip(&events)
+        .map(|(f, e)| crate::audit::firearm_change(f, e))
+        .collect();
+    crate::audit::queue(c, &actor.audit_actor(), entries)?;
+    Ok(events)
 }
 
 /// The events that moved a firearm's responsibility, oldest first:

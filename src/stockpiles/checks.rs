@@ -12,10 +12,10 @@ use super::report::{self, LostItem, NotReported, Report};
 use crate::audit::{self, content};
 use crate::auth::policy;
 use crate::auth::{AuthUser, Recorder};
-use crate::db::armouries::{CheckRow, SightingRow};
+use crate::db::armouries::{BriefRow, CheckRow, SightingRow};
 use crate::db::{self, DbConn};
 use crate::domain::lifecycle::transition;
-use crate::domain::{CheckStatus, EventType, Firearm, MissingAction, SightingResult};
+use crate::domain::{CheckStatus, EventType, MissingAction, SightingResult};
 use crate::error::{AppError, AppResult};
 use crate::events::input::{Action, EventInput};
 
@@ -80,7 +80,7 @@ impl CheckView {
 
 fn entry(action: &str, check: &CheckRow, detail: Value) -> audit::Entry {
     let key = format!("stock_check:{}", check.id);
-    let state = content::stock_check(check, (check.expected, check.sightings));
+    let state = content::stock_check(check, (check.expected, check.sightings, check.seen));
     audit::Entry::new(
         action,
         key.clone(),
@@ -109,6 +109,7 @@ pub fn open(
             status: CheckStatus::Open.to_string(),
             expected: 0,
             sightings: 0,
+            seen: 0,
             opened_by: actor.user_id.clone(),
             opened_by_username: actor.username.clone(),
             opened_at: db::now(),
@@ -186,7 +187,7 @@ fn item_json(s: &Sighting) -> Value {
 }
 
 /// The registered firearms each item could be.
-fn candidates(c: &mut DbConn, items: &[Sighting]) -> AppResult<Vec<Vec<Firearm>>> {
+fn candidates(c: &mut DbConn, items: &[Sighting]) -> AppResult<Vec<Vec<BriefRow>>> {
     let mut serials: Vec<String> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
     for item in items {
@@ -199,14 +200,14 @@ fn candidates(c: &mut DbConn, items: &[Sighting]) -> AppResult<Vec<Vec<Firearm>>
     serials.dedup();
     ids.sort();
     ids.dedup();
-    let mut by_serial: HashMap<String, Vec<Firearm>> = HashMap::new();
-    for f in db::firearms::with_serials(c, &serials)? {
+    let mut by_serial: HashMap<String, Vec<BriefRow>> = HashMap::new();
+    for f in db::armouries::briefs_by_serial(c, &serials)? {
         by_serial
-            .entry(f.serial.normalized.clone())
+            .entry(f.serial_normalized.clone())
             .or_default()
             .push(f);
     }
-    let by_id: HashMap<String, Firearm> = db::firearms::find_many(c, &ids)?
+    let by_id: HashMap<String, BriefRow> = db::armouries::briefs(c, &ids)?
         .into_iter()
         .map(|f| (f.id.clone(), f))
         .collect();
@@ -229,7 +230,7 @@ fn candidates(c: &mut DbConn, items: &[Sighting]) -> AppResult<Vec<Vec<Firearm>>
                                 .as_ref()
                                 .is_none_or(|m| *m == f.manufacturer_key)
                         })
-                        .filter(|f| country.is_none_or(|c| c == f.country_of_manufacture))
+                        .filter(|f| country.is_none_or(|c| f.country_of_manufacture == c.as_str()))
                         .cloned()
                         .collect()
                 })
@@ -255,12 +256,13 @@ pub fn sight(
             .map(|m| m[0].id.clone())
             .collect();
         let expected = db::armouries::expected_among(c, &check.id, &single)?;
-        let mut seen: HashSet<String> = db::armouries::sighted_among(c, &check.id, &single)?;
+        let mut first = db::armouries::mark_seen(c, &check.id, &dedup(single))?;
+        check.seen += i64::try_from(first.len()).unwrap_or(i64::MAX);
         let now = db::now();
         let mut rows = Vec::with_capacity(items.len());
         let mut results = Vec::with_capacity(items.len());
         for (item, found) in items.iter().zip(matches) {
-            let outcome = judge(&found, &expected, &mut seen);
+            let outcome = judge(&found, &expected, &mut first);
             check.sightings += 1;
             rows.push(SightingRow {
                 id: db::new_id(),
@@ -295,10 +297,19 @@ pub fn sight(
     })
 }
 
+fn dedup(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// What an item is, given the firearms it matches, those the check
+/// expects, and those sighted for the first time in this batch (taken out
+/// as they are judged, so a second sighting in the batch is a duplicate).
 fn judge(
-    found: &[Firearm],
+    found: &[BriefRow],
     expected: &HashSet<String>,
-    seen: &mut HashSet<String>,
+    first: &mut HashSet<String>,
 ) -> SightingOutcome {
     let outcome = |result, firearm_id, candidates, registry_has_it| SightingOutcome {
         result,
@@ -308,14 +319,14 @@ fn judge(
     };
     match found {
         [] => outcome(SightingResult::Unknown, None, None, None),
-        [f] if !seen.insert(f.id.clone()) => {
+        [f] if !first.remove(&f.id) => {
             outcome(SightingResult::Duplicate, Some(f.id.clone()), None, None)
         }
         [f] if expected.contains(&f.id) => {
             outcome(SightingResult::Found, Some(f.id.clone()), None, None)
         }
         [f] => {
-            let at = json!(report::ReportItem::from(f));
+            let at = json!(report::ReportItem::from(f.clone()).with_holder(report::holder_of(f)));
             outcome(
                 SightingResult::Unexpected,
                 Some(f.id.clone()),
@@ -340,49 +351,51 @@ pub fn show(conn: &mut DbConn, user: &AuthUser, id: &str) -> AppResult<CheckView
 }
 
 /// Records `reported_lost` for every missing firearm whose status takes
-/// it, citing the check; the others are listed as not reported.
+/// it, citing the check, all in the caller's transaction; the others are
+/// listed as not reported.
 fn report_lost(
     c: &mut DbConn,
     actor: &Recorder,
     check: &CheckRow,
     report: &mut Report,
 ) -> AppResult<()> {
+    let mut reportable = Vec::with_capacity(report.missing.len());
     for item in &report.missing {
         let firearm = db::firearms::take_for_change(c, &item.firearm_id, None)?;
-        if transition(firearm.status, EventType::ReportedLost).is_none() {
+        if transition(firearm.status, EventType::ReportedLost).is_some() {
+            reportable.push(firearm);
+        } else {
             report.not_reported.push(NotReported {
-                firearm_id: firearm.id,
                 reason: format!("a {} firearm takes no `reported_lost`", firearm.status),
+                firearm_id: firearm.id,
             });
-            continue;
         }
-        let input = EventInput {
-            occurred_at: None,
-            location: None,
-            reference: Some(check.reference.clone()),
-            notes: Some(format!(
-                "not found in stock check {} ({})",
-                check.reference, check.id
-            )),
-            action: Action::ReportedLost {
-                report_reference: Some(check.reference.clone()),
-            },
-        };
-        let (event, _) = crate::events::write(c, actor, &firearm, &input).map_err(|e| {
-            AppError::conflict(
-                "lost_not_recordable",
-                format!(
-                    "`reported_lost` cannot be recorded for firearm {}: {e}; the check is still open",
-                    firearm.id
-                ),
-            )
-            .with_extra(json!({"firearm_id": firearm.id}))
-        })?;
-        report.reported_lost.push(LostItem {
-            firearm_id: firearm.id,
-            event_id: event.id,
-        });
     }
+    let input = EventInput {
+        occurred_at: None,
+        location: None,
+        reference: Some(check.reference.clone()),
+        notes: Some(format!(
+            "not found in stock check {} ({})",
+            check.reference, check.id
+        )),
+        action: Action::ReportedLost {
+            report_reference: Some(check.reference.clone()),
+        },
+    };
+    let events = crate::events::write_many(c, actor, &reportable, &input).map_err(|e| {
+        AppError::conflict(
+            "lost_not_recordable",
+            format!("the missing firearms cannot be recorded lost: {e}; the check is still open"),
+        )
+    })?;
+    report.reported_lost = events
+        .into_iter()
+        .map(|e| LostItem {
+            firearm_id: e.firearm_id,
+            event_id: e.id,
+        })
+        .collect();
     Ok(())
 }
 

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-use crate::db::armouries::{CheckRow, SightingRow};
+use crate::db::armouries::{BriefRow, CheckRow, SightingRow};
 use crate::db::{self, DbConn};
-use crate::domain::{Firearm, SightingResult};
+use crate::domain::SightingResult;
 use crate::error::{AppError, AppResult};
 
 /// A firearm in a report, and where the registry has it now.
@@ -22,27 +22,43 @@ pub struct ReportItem {
     pub country_of_manufacture: String,
     pub category: String,
     pub status: String,
-    /// Who holds the firearm on the records (the custodian, or else the owner).
-    #[schema(value_type = Object)]
-    pub held_by: Value,
+    /// The armoury that holds the firearm on the records now, if any.
     pub armoury_id: Option<String>,
     pub responsible_agency_id: String,
+    /// Who holds the firearm on the records (the custodian, or else the
+    /// owner): shown for moved and unexpected firearms, which are elsewhere.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<Value>,
 }
 
-impl From<&Firearm> for ReportItem {
-    fn from(f: &Firearm) -> Self {
+impl ReportItem {
+    pub fn with_holder(mut self, holder: Value) -> Self {
+        self.held_by = Some(holder);
+        self
+    }
+}
+
+impl From<BriefRow> for ReportItem {
+    fn from(r: BriefRow) -> Self {
         Self {
-            firearm_id: f.id.clone(),
-            serial_number: f.serial.marked.clone(),
-            manufacturer: f.manufacturer.clone(),
-            country_of_manufacture: f.country_of_manufacture.to_string(),
-            category: f.category.to_string(),
-            status: f.status.to_string(),
-            held_by: f.holding().to_json(),
-            armoury_id: f.holding().armoury_id.clone(),
-            responsible_agency_id: f.responsible_agency_id.clone(),
+            firearm_id: r.id,
+            serial_number: r.serial_number,
+            manufacturer: r.manufacturer,
+            country_of_manufacture: r.country_of_manufacture,
+            category: r.category,
+            status: r.status,
+            armoury_id: r.armoury_id,
+            responsible_agency_id: r.responsible_agency_id,
+            held_by: None,
         }
     }
+}
+
+/// The holder of a firearm as stored: its custodian, or else its owner.
+pub fn holder_of(r: &BriefRow) -> Value {
+    let stored = r.custodian.as_deref().unwrap_or(&r.owner);
+    serde_json::from_str(stored).unwrap_or(Value::Null)
 }
 
 /// A sighting that matched no single firearm.
@@ -142,24 +158,27 @@ pub fn compute(conn: &mut DbConn, check: &CheckRow) -> AppResult<Report> {
         reported_lost: Vec::new(),
         not_reported: Vec::new(),
     };
-    for f in &expected {
-        let list = if found_ids.contains(&f.id) {
-            &mut report.found
-        } else if f.holding().armoury_id.as_deref() == Some(check.armoury_id.as_str()) {
-            &mut report.missing
+    for f in expected {
+        if found_ids.contains(&f.id) {
+            report.found.push(ReportItem::from(f));
+        } else if f.armoury_id.as_deref() == Some(check.armoury_id.as_str()) {
+            report.missing.push(ReportItem::from(f));
         } else {
-            &mut report.moved
-        };
-        list.push(ReportItem::from(f));
+            let holder = holder_of(&f);
+            report.moved.push(ReportItem::from(f).with_holder(holder));
+        }
     }
-    let mut unexpected: HashMap<String, Firearm> = db::firearms::find_many(conn, &unexpected_ids)?
+    let mut unexpected: HashMap<String, BriefRow> = db::armouries::briefs(conn, &unexpected_ids)?
         .into_iter()
         .map(|f| (f.id.clone(), f))
         .collect();
     report.unexpected = unexpected_ids
         .iter()
         .filter_map(|id| unexpected.remove(id))
-        .map(|f| ReportItem::from(&f))
+        .map(|f| {
+            let holder = holder_of(&f);
+            ReportItem::from(f).with_holder(holder)
+        })
         .collect();
     Ok(report)
 }
@@ -200,7 +219,12 @@ pub fn csv(report: &Report, cell: fn(String) -> String) -> AppResult<Vec<u8>> {
     ];
     for (result, items) in lists {
         for i in items {
-            let name = i.held_by.get("name").and_then(Value::as_str).unwrap_or("");
+            let name = i
+                .held_by
+                .as_ref()
+                .and_then(|h| h.get("name"))
+                .and_then(Value::as_str);
+            let name = name.unwrap_or("");
             let record = [
                 result.to_string(),
                 i.firearm_id.clone(),

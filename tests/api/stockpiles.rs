@@ -595,10 +595,8 @@ fn concurrent_sightings_and_opens_never_count_twice() {
                 let a = &a;
                 s.spawn(move || {
                     let r = app.post(path, registrar, &json!({"items": [{"firearm_id": a}]}));
-                    r.body["results"][0]["result"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string()
+                    let result = r.body["results"][0]["result"].as_str();
+                    result.map_or(format!("{} {}", r.status, r.text), String::from)
                 })
             })
             .collect();

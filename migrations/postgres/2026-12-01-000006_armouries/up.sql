@@ -31,6 +31,8 @@ CREATE TABLE stock_checks (
     status TEXT NOT NULL,
     expected BIGINT NOT NULL,
     sightings BIGINT NOT NULL,
+    -- how many firearms were sighted, each once (rows of stock_check_seen)
+    seen BIGINT NOT NULL,
     opened_by TEXT NOT NULL,
     opened_by_username TEXT NOT NULL,
     opened_at TIMESTAMP NOT NULL,
@@ -70,6 +72,16 @@ CREATE TABLE stock_check_sightings (
 );
 CREATE INDEX stock_check_sightings_firearm ON stock_check_sightings (check_id, firearm_id);
 
+-- Each firearm sighted in a check, once: a batch inserts its firearms here
+-- and what the insert skips was seen before (a duplicate). The primary
+-- key decides, whatever the planner knows of a table that fills during
+-- the check.
+CREATE TABLE stock_check_seen (
+    check_id TEXT NOT NULL REFERENCES stock_checks (id),
+    firearm_id TEXT NOT NULL REFERENCES firearms (id),
+    PRIMARY KEY (check_id, firearm_id)
+);
+
 -- What a check expected and what was sighted are never changed or removed.
 CREATE TRIGGER stock_check_expected_append_only BEFORE UPDATE OR DELETE ON stock_check_expected
     FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
@@ -78,4 +90,8 @@ CREATE TRIGGER stock_check_expected_no_truncate BEFORE TRUNCATE ON stock_check_e
 CREATE TRIGGER stock_check_sightings_append_only BEFORE UPDATE OR DELETE ON stock_check_sightings
     FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
 CREATE TRIGGER stock_check_sightings_no_truncate BEFORE TRUNCATE ON stock_check_sightings
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_refuse_change();
+CREATE TRIGGER stock_check_seen_append_only BEFORE UPDATE OR DELETE ON stock_check_seen
+    FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
+CREATE TRIGGER stock_check_seen_no_truncate BEFORE TRUNCATE ON stock_check_seen
     FOR EACH STATEMENT EXECUTE FUNCTION registry_refuse_change();

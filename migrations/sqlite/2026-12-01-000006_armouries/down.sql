@@ -1,3 +1,4 @@
+DROP TABLE stock_check_seen;
 DROP TABLE stock_check_sightings;
 DROP TABLE stock_check_expected;
 DROP TABLE stock_checks;

@@ -32,6 +32,8 @@ CREATE TABLE stock_checks (
     status TEXT NOT NULL,
     expected BIGINT NOT NULL,
     sightings BIGINT NOT NULL,
+    -- how many firearms were sighted, each once (rows of stock_check_seen)
+    seen BIGINT NOT NULL,
     opened_by TEXT NOT NULL,
     opened_by_username TEXT NOT NULL,
     opened_at TIMESTAMP NOT NULL,
@@ -71,6 +73,16 @@ CREATE TABLE stock_check_sightings (
 );
 CREATE INDEX stock_check_sightings_firearm ON stock_check_sightings (check_id, firearm_id);
 
+-- Each firearm sighted in a check, once: a batch inserts its firearms here
+-- and what the insert skips was seen before (a duplicate). The primary
+-- key decides, whatever the planner knows of a table that fills during
+-- the check.
+CREATE TABLE stock_check_seen (
+    check_id TEXT NOT NULL REFERENCES stock_checks (id),
+    firearm_id TEXT NOT NULL REFERENCES firearms (id),
+    PRIMARY KEY (check_id, firearm_id)
+);
+
 -- What a check expected and what was sighted are never changed or removed.
 CREATE TRIGGER stock_check_expected_no_update BEFORE UPDATE ON stock_check_expected
 BEGIN SELECT RAISE(ABORT, 'registry: UPDATE on stock_check_expected refused: the table is append-only'); END;
@@ -80,3 +92,7 @@ CREATE TRIGGER stock_check_sightings_no_update BEFORE UPDATE ON stock_check_sigh
 BEGIN SELECT RAISE(ABORT, 'registry: UPDATE on stock_check_sightings refused: the table is append-only'); END;
 CREATE TRIGGER stock_check_sightings_no_delete BEFORE DELETE ON stock_check_sightings
 BEGIN SELECT RAISE(ABORT, 'registry: DELETE on stock_check_sightings refused: the table is append-only'); END;
+CREATE TRIGGER stock_check_seen_no_update BEFORE UPDATE ON stock_check_seen
+BEGIN SELECT RAISE(ABORT, 'registry: UPDATE on stock_check_seen refused: the table is append-only'); END;
+CREATE TRIGGER stock_check_seen_no_delete BEFORE DELETE ON stock_check_seen
+BEGIN SELECT RAISE(ABORT, 'registry: DELETE on stock_check_seen refused: the table is append-only'); END;
