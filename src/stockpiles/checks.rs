@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
 use super::input::{Closing, Sighting};
-use super::report::{self, LostItem, NotReported, Report};
+use super::report::{self, CheckReport, LostItem, NotReported};
 use crate::audit::{self, content};
 use crate::auth::policy;
 use crate::auth::{AuthUser, Recorder};
@@ -21,7 +21,7 @@ use crate::events::input::{Action, EventInput};
 
 /// Who opened or closed a check.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct By {
+pub struct CheckedBy {
     pub user_id: String,
     pub username: String,
 }
@@ -38,23 +38,23 @@ pub struct CheckView {
     pub expected: i64,
     /// How many items were sighted, duplicates included.
     pub sightings: i64,
-    pub opened_by: By,
+    pub opened_by: CheckedBy,
     pub opened_at: DateTime<Utc>,
-    pub closed_by: Option<By>,
+    pub closed_by: Option<CheckedBy>,
     pub closed_at: Option<DateTime<Utc>>,
     pub missing_action: Option<String>,
     pub notes: Option<String>,
     pub version: i64,
     /// Absent from the answer to opening.
-    pub report: Option<Report>,
+    pub report: Option<CheckReport>,
 }
 
 impl CheckView {
-    pub fn new(r: CheckRow, report: Option<Report>) -> Self {
+    pub fn new(r: CheckRow, report: Option<CheckReport>) -> Self {
         let closed_by = r
             .closed_by
             .zip(r.closed_by_username)
-            .map(|(user_id, username)| By { user_id, username });
+            .map(|(user_id, username)| CheckedBy { user_id, username });
         Self {
             id: r.id,
             armoury_id: r.armoury_id,
@@ -63,7 +63,7 @@ impl CheckView {
             status: r.status,
             expected: r.expected,
             sightings: r.sightings,
-            opened_by: By {
+            opened_by: CheckedBy {
                 user_id: r.opened_by,
                 username: r.opened_by_username,
             },
@@ -357,7 +357,7 @@ fn report_lost(
     c: &mut DbConn,
     actor: &Recorder,
     check: &CheckRow,
-    report: &mut Report,
+    report: &mut CheckReport,
 ) -> AppResult<()> {
     let mut reportable = Vec::with_capacity(report.missing.len());
     for item in &report.missing {
@@ -408,7 +408,7 @@ pub fn close(
     id: &str,
     closing: Closing,
 ) -> AppResult<CheckView> {
-    let (check, report) = db::write_tx(conn, |c| -> AppResult<(CheckRow, Report)> {
+    let (check, report) = db::write_tx(conn, |c| -> AppResult<(CheckRow, CheckReport)> {
         let mut check = take_open(c, actor, id)?;
         policy::close_stock_check(&actor.user_id, &check.opened_by)?;
         let mut report = report::compute(c, &check)?;

@@ -89,7 +89,7 @@ pub struct LostItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Report {
+pub struct CheckReport {
     /// How many firearms the check expected when it opened.
     pub expected: i64,
     pub found: Vec<ReportItem>,
@@ -124,7 +124,7 @@ fn unmatched(s: &SightingRow) -> UnmatchedItem {
 }
 
 /// The report of a check from the records as they are now.
-pub fn compute(conn: &mut DbConn, check: &CheckRow) -> AppResult<Report> {
+pub fn compute(conn: &mut DbConn, check: &CheckRow) -> AppResult<CheckReport> {
     let expected = db::armouries::expected_firearms(conn, &check.id)?;
     let sightings = db::armouries::sightings(conn, &check.id)?;
     let mut found_ids = HashSet::new();
@@ -146,7 +146,7 @@ pub fn compute(conn: &mut DbConn, check: &CheckRow) -> AppResult<Report> {
             (_, None) => return Err(AppError::internal("a matched sighting names no firearm")),
         }
     }
-    let mut report = Report {
+    let mut report = CheckReport {
         expected: check.expected,
         found: Vec::new(),
         missing: Vec::new(),
@@ -184,7 +184,7 @@ pub fn compute(conn: &mut DbConn, check: &CheckRow) -> AppResult<Report> {
 }
 
 /// The report a check shows: kept at close, or computed while open.
-pub fn of(conn: &mut DbConn, check: &CheckRow) -> AppResult<Report> {
+pub fn of(conn: &mut DbConn, check: &CheckRow) -> AppResult<CheckReport> {
     match &check.report {
         Some(kept) => serde_json::from_str(kept).map_err(AppError::caused_by),
         None => compute(conn, check),
@@ -207,7 +207,7 @@ const CSV_HEADER: [&str; 11] = [
 
 /// The report as CSV, one row per firearm or unmatched sighting; cells a
 /// spreadsheet would run as formulas are defused by `cell`.
-pub fn csv(report: &Report, cell: fn(String) -> String) -> AppResult<Vec<u8>> {
+pub fn csv(report: &CheckReport, cell: fn(String) -> String) -> AppResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::caused_by(e);
     w.write_record(CSV_HEADER).map_err(fail)?;
