@@ -181,3 +181,82 @@ impl CloseCheck {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn marking(serial: &str, manufacturer: Option<&str>) -> SightingInput {
+        SightingInput {
+            firearm_id: None,
+            serial_number: Some(serial.into()),
+            manufacturer: manufacturer.map(String::from),
+            country_of_manufacture: None,
+        }
+    }
+
+    fn key(item: &SightingInput) -> Option<(String, Option<String>)> {
+        let parsed = Sightings {
+            items: vec![item.clone()],
+        }
+        .parse()
+        .ok()?;
+        match parsed.into_iter().next()? {
+            Sighting::Marking {
+                serial,
+                manufacturer_key,
+                ..
+            } => Some((serial.normalized, manufacturer_key)),
+            Sighting::Firearm(_) => None,
+        }
+    }
+
+    proptest! {
+        /// A serial read off a shelf matches however it was keyed in:
+        /// case, separators and the maker's spacing and case never matter.
+        #[test]
+        fn sightings_match_whatever_the_case_and_separators(
+            groups in proptest::collection::vec("[a-zA-Z0-9]{1,6}", 1..5),
+            seps in proptest::collection::vec("[ ./_-]{0,2}", 5),
+            maker in "[A-Za-z]{1,8}( [A-Za-z]{1,8}){0,2}",
+        ) {
+            let plain: String = groups.concat();
+            let spaced: String = groups
+                .iter()
+                .zip(seps.iter().cycle())
+                .map(|(g, s)| format!("{g}{s}"))
+                .collect();
+            let shouted = maker.to_uppercase().replace(' ', "   ");
+            let a = key(&marking(&plain.to_lowercase(), Some(&maker)));
+            let b = key(&marking(spaced.trim(), Some(&shouted)));
+            prop_assert!(a.is_some());
+            prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn an_item_gives_a_firearm_or_a_marking_and_a_batch_at_most_1000() {
+        let both = SightingInput {
+            firearm_id: Some(uuid::Uuid::now_v7().to_string()),
+            ..marking("AB-1", None)
+        };
+        assert!(Sightings { items: vec![both] }.parse().is_err());
+        let neither = SightingInput {
+            serial_number: None,
+            ..marking("AB-1", Some("Glock"))
+        };
+        assert!(Sightings {
+            items: vec![neither]
+        }
+        .parse()
+        .is_err());
+        let many = vec![marking("AB-1", None); MAX_ITEMS + 1];
+        assert!(Sightings { items: many }.parse().is_err());
+        let full = vec![marking("AB-1", None); MAX_ITEMS];
+        assert_eq!(
+            Sightings { items: full }.parse().map(|v| v.len()).ok(),
+            Some(MAX_ITEMS)
+        );
+    }
+}

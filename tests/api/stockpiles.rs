@@ -609,3 +609,35 @@ fn concurrent_sightings_and_opens_never_count_twice() {
     let duplicates = results.iter().filter(|r| *r == "duplicate").count();
     assert_eq!((found, duplicates), (1, 3), "{results:?}");
 }
+
+/// A scanner that lost its connection sends the batch again with the same
+/// key: the answer is replayed and nothing is counted twice.
+#[test]
+fn a_retried_batch_with_its_idempotency_key_counts_once() {
+    let reg = registry();
+    let app = &reg.app;
+    let store = armoury(&reg, &reg.registrar, "Central Armoury");
+    let a = firearm(&reg, "RETRY-1", "Glock GmbH");
+    into_armoury(&reg, &a, &store);
+    let r = app.post(
+        &format!("/v1/armouries/{store}/stock-checks"),
+        &reg.registrar,
+        &json!({"reference": "SC-1"}),
+    );
+    let check = r.body["id"].as_str().expect("id").to_string();
+    let send = || {
+        app.req("POST", &format!("/v1/stock-checks/{check}/sightings"))
+            .token(&reg.registrar)
+            .header("Idempotency-Key", "scanner-7-batch-1")
+            .json(&json!({"items": [{"serial_number": "retry 1"}]}))
+    };
+    let first = send();
+    assert_eq!(first.status, 200, "{}", first.text);
+    let again = send();
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.body["results"][0]["result"], "found");
+    let shown = app.get(&format!("/v1/stock-checks/{check}"), &reg.registrar);
+    assert_eq!(shown.body["sightings"], 1);
+    assert_eq!(shown.body["report"]["duplicates"], 0);
+}
