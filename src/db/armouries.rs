@@ -12,6 +12,7 @@ use super::schema::{
     stock_checks,
 };
 use super::DbConn;
+use crate::domain::{CountryCode, Holder, HolderKind};
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = armouries)]
@@ -41,6 +42,23 @@ pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<ArmouryRow>> {
         .select(armouries::all_columns)
         .first(conn)
         .optional()?)
+}
+
+/// The armoury as a holder, as events and registrations record it: of
+/// kind `agency`, with its name, its agency's id and country.
+pub fn holder(conn: &mut DbConn, id: &str) -> StoreResult<Option<Holder>> {
+    let Some(armoury) = find(conn, id)? else {
+        return Ok(None);
+    };
+    let agency = super::agencies::find(conn, &armoury.agency_id)?;
+    Ok(Some(Holder {
+        kind: HolderKind::Agency,
+        name: armoury.name,
+        reference: None,
+        country: agency.and_then(|a| CountryCode::parse(&a.country).ok()),
+        agency_id: Some(armoury.agency_id),
+        armoury_id: Some(armoury.id),
+    }))
 }
 
 /// One page of armouries in creation order; of one agency, or of all.

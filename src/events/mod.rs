@@ -17,9 +17,7 @@ use crate::auth::Recorder;
 use crate::db::firearms::{DestructionInsertForm, EventRow, SequencedEvents};
 use crate::db::{self, DbConn, StoreError};
 use crate::domain::lifecycle::transition;
-use crate::domain::{
-    CountryCode, DestructionMethod, EventType, Firearm, Holder, HolderKind, Status,
-};
+use crate::domain::{DestructionMethod, EventType, Firearm, Holder, Status};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::Recipient;
 use input::EventInput;
@@ -73,22 +71,11 @@ fn check_agencies_exist(c: &mut DbConn, ids: &[String]) -> AppResult<()> {
 /// The holder an event's recipient names: given in full, or an armoury,
 /// which holds for its agency.
 fn resolve_recipient(c: &mut DbConn, to: Recipient) -> AppResult<Holder> {
-    let id = match to {
-        Recipient::Holder(h) => return Ok(h),
-        Recipient::Armoury(id) => id,
-    };
-    let armoury = db::armouries::find(c, &id)?
-        .ok_or_else(|| AppError::field("to.armoury_id", "no armoury has this id"))?;
-    let agency = db::agencies::find(c, &armoury.agency_id)?;
-    let country = agency.and_then(|a| CountryCode::parse(&a.country).ok());
-    Ok(Holder {
-        kind: HolderKind::Agency,
-        name: armoury.name,
-        reference: None,
-        country,
-        agency_id: Some(armoury.agency_id),
-        armoury_id: Some(armoury.id),
-    })
+    match to {
+        Recipient::Holder(h) => Ok(h),
+        Recipient::Armoury(id) => db::armouries::holder(c, &id)?
+            .ok_or_else(|| AppError::field("to.armoury_id", "no armoury has this id")),
+    }
 }
 
 /// An armoury keeps firearms only for the agency responsible for them.

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use super::import::Rows;
-use super::{check_agencies, prepare, Prepared};
+use super::{check_agencies, prepare, resolve_custodian, Prepared};
 use crate::audit;
 use crate::auth::Recorder;
 use crate::db::firearms::Registration;
@@ -31,7 +31,7 @@ pub struct ImportCaps {
 /// One row of a bulk import, numbered from 1 over the data rows.
 pub struct ParsedRow {
     pub row: usize,
-    pub parsed: Result<super::NewFirearm, Vec<FieldError>>,
+    pub parsed: Result<super::NewFirearm<crate::input::Recipient>, Vec<FieldError>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,6 +134,8 @@ struct Tally {
     /// Each unique marking in the file, with the first row that has it.
     seen: HashMap<(String, String, String), usize>,
     agencies: HashMap<String, bool>,
+    /// Armouries the rows name as custodian, found once each.
+    armouries: HashMap<String, Option<crate::domain::Holder>>,
     rejected: usize,
     errors: Vec<RowError>,
     imported: Vec<ImportedRow>,
@@ -147,6 +149,7 @@ impl Tally {
             received: 0,
             seen: HashMap::new(),
             agencies: HashMap::new(),
+            armouries: HashMap::new(),
             rejected: 0,
             errors: Vec::new(),
             imported: Vec::new(),
@@ -197,6 +200,14 @@ impl Tally {
             };
             let mut errors = check_agencies(c, &new, &mut self.agencies)?;
             let key = new.unique_key();
+            let new = match resolve_custodian(c, actor, new, &mut self.armouries)? {
+                Ok(new) => new,
+                Err(refusal) => {
+                    errors.extend(refusal);
+                    refused.push(Rejected { row, errors });
+                    continue;
+                }
+            };
             if let Some(first) = self.seen.get(&key) {
                 errors.push(FieldError::new(
                     "serial_number",

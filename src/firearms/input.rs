@@ -10,7 +10,10 @@ use crate::domain::{
     text, Category, Component, ComponentKind, CountryCode, Holder, Marking, SerialNumber,
 };
 use crate::error::{AppError, AppResult, FieldError, Validator};
-use crate::input::{optional, parse_holder, parse_marking, HolderInput, MarkingInput};
+use crate::input::{
+    optional, parse_holder, parse_marking, parse_recipient, HolderInput, MarkingInput, Recipient,
+    RecipientInput,
+};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +42,9 @@ pub struct RegisterFirearm {
     #[serde(default)]
     pub components: Vec<ComponentInput>,
     pub owner: HolderInput,
-    pub custodian: Option<HolderInput>,
+    /// Who keeps it for the owner: a holder, or `{"armoury_id"}` of an
+    /// armoury of the registering agency.
+    pub custodian: Option<RecipientInput>,
     /// When the firearm came on record in the world; defaults to now.
     pub occurred_at: Option<String>,
     pub notes: Option<String>,
@@ -52,9 +57,11 @@ pub struct RegisterFirearm {
 }
 
 /// A registration whose every field has been checked, except what only the
-/// database can tell (agency existence, uniqueness).
+/// database can tell (agency existence, uniqueness). `C` is its custodian:
+/// a [`Recipient`] as parsed, a [`Holder`] once an armoury it names is
+/// found (`NewFirearm::resolve`).
 #[derive(Debug, Clone)]
-pub struct NewFirearm {
+pub struct NewFirearm<C = Holder> {
     pub category: Category,
     pub manufacturer: String,
     pub manufacturer_key: String,
@@ -66,13 +73,13 @@ pub struct NewFirearm {
     pub markings: Vec<Marking>,
     pub components: Vec<Component>,
     pub owner: Holder,
-    pub custodian: Option<Holder>,
+    pub custodian: Option<C>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
     pub history: Vec<crate::events::input::EventInput>,
 }
 
-impl NewFirearm {
+impl<C> NewFirearm<C> {
     /// The unique marking: country of manufacture, folded manufacturer,
     /// normalised serial.
     pub fn unique_key(&self) -> (String, String, String) {
@@ -83,13 +90,37 @@ impl NewFirearm {
         )
     }
 
+    /// The same registration with its custodian turned into a `D` by `f`.
+    pub fn resolve<D, E>(self, f: impl FnOnce(C) -> Result<D, E>) -> Result<NewFirearm<D>, E> {
+        Ok(NewFirearm {
+            custodian: self.custodian.map(f).transpose()?,
+            category: self.category,
+            manufacturer: self.manufacturer,
+            manufacturer_key: self.manufacturer_key,
+            model: self.model,
+            calibre: self.calibre,
+            country: self.country,
+            year: self.year,
+            serial: self.serial,
+            markings: self.markings,
+            components: self.components,
+            owner: self.owner,
+            occurred_at: self.occurred_at,
+            notes: self.notes,
+            history: self.history,
+        })
+    }
+}
+
+impl NewFirearm<Recipient> {
     /// Agencies named by the holders, with the field that names each.
     pub fn agency_refs(&self) -> Vec<(String, String)> {
         let mut refs = Vec::new();
-        for (field, holder) in [
-            ("owner", Some(&self.owner)),
-            ("custodian", self.custodian.as_ref()),
-        ] {
+        let custodian = match &self.custodian {
+            Some(Recipient::Holder(h)) => Some(h),
+            _ => None,
+        };
+        for (field, holder) in [("owner", Some(&self.owner)), ("custodian", custodian)] {
             if let Some(id) = holder.and_then(|h| h.agency_id.clone()) {
                 refs.push((format!("{field}.agency_id"), id));
             }
@@ -131,7 +162,7 @@ fn parse_component(v: &mut Validator, field: &str, c: &ComponentInput) -> Option
 
 impl RegisterFirearm {
     /// Checks every field and reports every invalid one.
-    pub fn parse(&self, now: DateTime<Utc>) -> Result<NewFirearm, Vec<FieldError>> {
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<NewFirearm<Recipient>, Vec<FieldError>> {
         let mut v = Validator::new();
         let category = v.check("category", Category::parse(&self.category));
         let manufacturer = v.check("manufacturer", parse_label(&self.manufacturer));
@@ -161,7 +192,7 @@ impl RegisterFirearm {
         let custodian = self
             .custodian
             .as_ref()
-            .map(|c| parse_holder(&mut v, "custodian", c));
+            .map(|c| parse_recipient(&mut v, "custodian", c));
         let occurred_at = optional(&mut v, "occurred_at", self.occurred_at.as_deref(), |r| {
             parse_occurred_at(r, now)
         });

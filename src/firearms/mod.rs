@@ -17,6 +17,7 @@ use crate::db::firearms::{EventRow, IdentifierInsertForm, Registration};
 use crate::db::{self, DbConn, StoreError};
 use crate::domain::{Component, Firearm, Holder, Status};
 use crate::error::{AppError, AppResult, FieldError, TxError};
+use crate::input::Recipient;
 pub use bulk::{import, ImportCaps, ImportReport, ParsedRow};
 pub use input::{NewFirearm, RegisterFirearm};
 
@@ -180,7 +181,7 @@ fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registr
 /// Checks that every agency a holder names exists, remembering answers.
 pub(crate) fn check_agencies(
     conn: &mut DbConn,
-    new: &NewFirearm,
+    new: &NewFirearm<Recipient>,
     known: &mut HashMap<String, bool>,
 ) -> AppResult<Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -200,6 +201,42 @@ pub(crate) fn check_agencies(
     Ok(errors)
 }
 
+/// Finds the armoury a registration's custodian names, remembering
+/// answers: it must be one of the registering agency's, which becomes
+/// responsible for the firearm.
+pub(crate) fn resolve_custodian(
+    conn: &mut DbConn,
+    actor: &Recorder,
+    new: NewFirearm<Recipient>,
+    known: &mut HashMap<String, Option<Holder>>,
+) -> AppResult<Result<NewFirearm, Vec<FieldError>>> {
+    let id = match &new.custodian {
+        Some(Recipient::Armoury(id)) => id.clone(),
+        _ => {
+            return Ok(new.resolve(|to| match to {
+                Recipient::Holder(h) => Ok(h),
+                Recipient::Armoury(_) => Err(Vec::new()),
+            }))
+        }
+    };
+    let holder = match known.get(&id) {
+        Some(h) => h.clone(),
+        None => {
+            let h = db::armouries::holder(conn, &id)?;
+            known.insert(id, h.clone());
+            h
+        }
+    };
+    let refused = |message: &str| Err(vec![FieldError::new("custodian.armoury_id", message)]);
+    Ok(match holder {
+        None => refused("no armoury has this id"),
+        Some(h) if h.agency_id.as_deref() != Some(actor.agency_id.as_str()) => refused(
+            "the armoury belongs to another agency; the registering agency is responsible for the firearm",
+        ),
+        Some(h) => new.resolve(|_| Ok(h)),
+    })
+}
+
 fn duplicate(existing_id: &str) -> AppError {
     AppError::conflict(
         "duplicate_marking",
@@ -212,13 +249,20 @@ fn duplicate(existing_id: &str) -> AppError {
 
 /// Registers one firearm for the actor's agency, with its `registered`
 /// event, in one transaction.
-pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResult<Firearm> {
-    let Prepared { rows, audit } = prepare(actor, &new, Utc::now())?;
+pub fn register(
+    conn: &mut DbConn,
+    actor: &Recorder,
+    new: NewFirearm<Recipient>,
+) -> AppResult<Firearm> {
+    let key = new.unique_key();
     let written = db::write_tx(conn, |c| -> Result<Firearm, TxError> {
         let errors = check_agencies(c, &new, &mut HashMap::new())?;
         if !errors.is_empty() {
             return Err(AppError::Validation(errors).into());
         }
+        let new =
+            resolve_custodian(c, actor, new, &mut HashMap::new())?.map_err(AppError::Validation)?;
+        let Prepared { rows, audit } = prepare(actor, &new, Utc::now())?;
         db::firearms::insert(c, std::slice::from_ref(&rows))?;
         audit::queue(c, &actor.audit_actor(), audit)?;
         Ok(rows.firearm)
@@ -227,7 +271,7 @@ pub fn register(conn: &mut DbConn, actor: &Recorder, new: NewFirearm) -> AppResu
         // The constraint refused it, and the transaction is over; name the
         // firearm that holds the marking.
         Err(TxError::Store(StoreError::DuplicateMarking)) => {
-            let (country, manufacturer, serial) = new.unique_key();
+            let (country, manufacturer, serial) = key;
             let existing = db::firearms::find_by_marking(conn, &country, &manufacturer, &serial)?;
             Err(duplicate(existing.as_deref().unwrap_or("unknown")))
         }

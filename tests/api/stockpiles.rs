@@ -641,3 +641,58 @@ fn a_retried_batch_with_its_idempotency_key_counts_once() {
     assert_eq!(shown.body["sightings"], 1);
     assert_eq!(shown.body["report"]["duplicates"], 0);
 }
+
+/// An agency bringing a store's inventory onto the registry registers or
+/// imports each firearm with the armoury as its custodian.
+#[test]
+fn registrations_and_imports_may_put_firearms_straight_into_an_armoury() {
+    let reg = registry();
+    let app = &reg.app;
+    let store = armoury(&reg, &reg.registrar, "Central Armoury");
+    let mut body = pistol("REG-1", &reg.agency);
+    body["custodian"] = json!({"armoury_id": store});
+    let one = reg.register(&body)["id"].as_str().expect("id").to_string();
+    let shown = app.get(&format!("/v1/firearms/{one}"), &reg.registrar);
+    assert_eq!(shown.body["custodian"]["armoury_id"], json!(store));
+    assert_eq!(shown.body["custodian"]["name"], "Central Armoury");
+
+    let rows: String = (2..5)
+        .map(|i| {
+            let mut row = pistol(&format!("REG-{i}"), &reg.agency);
+            row["custodian"] = json!({"armoury_id": store});
+            format!("{row}\n")
+        })
+        .collect();
+    let r = app
+        .req("POST", "/v1/firearms/import")
+        .token(&reg.registrar)
+        .raw("application/x-ndjson", rows.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(held(&reg, &reg.registrar, &store).len(), 4);
+
+    // Another agency's armoury, or none at all: refused, nothing written.
+    let other = app.create_agency(&reg.admin, "Customs", "GH");
+    let (_, customs) = app.create_user(&reg.admin, "customs-reg", &other, &["registrar"]);
+    let theirs = armoury(&reg, &customs, "Port Store");
+    for (serial, armoury_id) in [
+        ("REG-8", theirs.clone()),
+        ("REG-9", uuid::Uuid::now_v7().to_string()),
+    ] {
+        let mut body = pistol(serial, &reg.agency);
+        body["custodian"] = json!({"armoury_id": armoury_id});
+        let r = app.post("/v1/firearms", &reg.registrar, &body);
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "custodian.armoury_id");
+    }
+    let mut row = pistol("REG-10", &reg.agency);
+    row["custodian"] = json!({"armoury_id": theirs});
+    let r = app
+        .req("POST", "/v1/firearms/import")
+        .token(&reg.registrar)
+        .raw("application/x-ndjson", format!("{row}\n").as_bytes());
+    r.assert_problem(422, "import_rejected");
+    assert_eq!(r.body["errors"][0]["field"], "custodian.armoury_id");
+    assert!(held(&reg, &customs, &theirs).is_empty());
+    let listed = app.get("/v1/firearms?limit=100", &reg.registrar);
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(4));
+}
