@@ -70,7 +70,7 @@ def serial(rng, i):
     return f"K{rng.choice(letters)}/{i:07d}"
 
 
-def seed_rows(agency, start, count, rng, history=True):
+def seed_rows(agency, start, count, rng, history=True, custodian=None):
     owner = {"kind": "agency", "name": "Ghana Police Service", "agency_id": agency}
     for i in range(start, start + count):
         s = serial(rng, i)
@@ -88,6 +88,8 @@ def seed_rows(agency, start, count, rng, history=True):
                ]}
         if not history:
             del row["history"]
+        if custodian:
+            row["custodian"] = custodian
         if i % 5 == 0:
             row["components"] = [{"kind": "bolt", "serial_number": f"B{i:08d}"}]
         if i % 3 == 0:
@@ -162,7 +164,7 @@ def setup_accounts(api):
     return agency["id"], users, api.token("bench", PASSWORD), api.token("bench-tracer", PASSWORD)
 
 
-def seed(reg, api, token, agency, records, data_file, history=True):
+def seed(reg, api, token, agency, records, data_file, history=True, custodian=None):
     """Seeds through the bulk import, two requests in flight: while the
     database writes one batch the registry parses the next."""
     from concurrent.futures import ThreadPoolExecutor
@@ -178,7 +180,7 @@ def seed(reg, api, token, agency, records, data_file, history=True):
     with open(data_file, "w") as out, ThreadPoolExecutor(2) as pool:
         pending = []
         for start in range(0, records, chunk):
-            rows = list(seed_rows(agency, start, min(chunk, records - start), rng, history))
+            rows = list(seed_rows(agency, start, min(chunk, records - start), rng, history, custodian))
             pending.append(pool.submit(post, rows))
             while len(pending) > 2 or (pending and start + chunk >= records):
                 done_rows, report = pending.pop(0).result()

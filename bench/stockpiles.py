@@ -15,16 +15,6 @@ def timed(call):
     return status, body, time.time() - started
 
 
-def fill_armoury(reg, agency, armoury):
-    """Puts every seeded firearm in the armoury, as a custody transfer into
-    it would (one statement instead of 50,000 events: the figures are of
-    the check, not of the transfers)."""
-    holder = json.dumps({"agency_id": agency, "armoury_id": armoury, "country": "GH", "kind": "agency",
-                         "name": "Central Armoury", "reference": None}, separators=(",", ":"))
-    reg.sql(f"UPDATE firearms SET custodian = '{holder}', armoury_id = '{armoury}' "
-            f"WHERE responsible_agency_id = '{agency}'")
-
-
 def pgbench(reg, seeded, check, args):
     """pgbench running the statements of a batch of sightings (see
     bench/pgbench/stock_sightings.sql)."""
@@ -111,8 +101,8 @@ def bench(db, args, work):
         opener, closer = tokens["opener"], tokens["closer"]
         _, store = api.call("POST", "/v1/armouries", opener, {"name": "Central Armoury", "kind": "armoury"})
         data = os.path.join(work, f"{db}-firearms.tsv")
-        seed(reg, api, opener, agency, args.firearms, data, history=False)
-        fill_armoury(reg, agency, store["id"])
+        # Imported with the armoury as custodian, as an agency brings a store's inventory on.
+        seed(reg, api, opener, agency, args.firearms, data, history=False, custodian={"armoury_id": store["id"]})
         if db == "postgres":
             reg.sql("VACUUM ANALYZE firearms")
         seeded = [tuple(l.rstrip("\n").split("\t")) for l in open(data)]
