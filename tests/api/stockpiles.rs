@@ -693,6 +693,12 @@ fn registrations_and_imports_may_put_firearms_straight_into_an_armoury() {
     r.assert_problem(422, "import_rejected");
     assert_eq!(r.body["errors"][0]["field"], "custodian.armoury_id");
     assert!(held(&reg, &customs, &theirs).is_empty());
+    // A registration's history names its holders in full.
+    let mut body = pistol("REG-11", &reg.agency);
+    body["history"] = json!([{"type": "custody_transfer", "to": {"armoury_id": store}}]);
+    let r = app.post("/v1/firearms", &reg.registrar, &body);
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "history[0].to.armoury_id");
     let listed = app.get("/v1/firearms?limit=100", &reg.registrar);
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(4));
 }
