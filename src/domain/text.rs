@@ -25,6 +25,16 @@ pub fn fold(raw: &str) -> String {
         .to_lowercase()
 }
 
+/// A CSV cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
+/// tab, carriage return first) is prefixed with `'`, as OWASP's CSV
+/// injection advice says: the text stays readable and is never executed.
+pub fn spreadsheet_safe(text: String) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +60,23 @@ mod tests {
         fn fold_ignores_case_and_spacing(s in "[a-zA-Z]{1,8}( [a-zA-Z]{1,8}){0,3}") {
             let spaced = format!("  {}  ", s.replace(' ', " \t "));
             prop_assert_eq!(fold(&spaced.to_uppercase()), fold(&s));
+        }
+    }
+
+    #[test]
+    fn formula_cells_are_prefixed_and_others_kept() {
+        for (given, shown) in [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("plain", "plain"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(spreadsheet_safe(given.to_string()), shown);
         }
     }
 }

@@ -1,16 +1,16 @@
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::json::ApiJson;
-use super::{etag, if_match, parse_id};
+use super::{etag, if_match, parse_id, wants_csv};
 use crate::audit::reads;
 use crate::auth::Recorder;
 use crate::auth::{self, Caller};
 use crate::db::firearms::EventRow;
 use crate::domain::firearm::{parse_label, parse_occurred_at};
+use crate::domain::text::spreadsheet_safe;
 use crate::domain::DestructionMethod;
 use crate::error::{checked, AppError, AppResult, Validator};
 use crate::events::input::EventInput;
@@ -152,16 +152,6 @@ const CSV_HEADER: [&str; 14] = [
     "firearm_id",
 ];
 
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
-/// carriage return first) is prefixed with `'`, as OWASP's CSV injection
-/// advice says: the text stays readable and is never executed.
-pub fn csv_cell(text: String) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text,
-    }
-}
-
 fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::caused_by(e);
@@ -184,17 +174,10 @@ fn history_csv(firearm_id: &str, events: &[EventView]) -> AppResult<Vec<u8>> {
             e.id.clone(),
             firearm_id.to_string(),
         ];
-        w.write_record(record.map(csv_cell)).map_err(fail)?;
+        w.write_record(record.map(spreadsheet_safe)).map_err(fail)?;
     }
     w.into_inner()
         .map_err(|e| AppError::caused_by(e.into_error()))
-}
-
-pub(crate) fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.to_ascii_lowercase().contains("text/csv"))
 }
 
 /// The custody history, oldest first: JSON, or CSV with `Accept: text/csv`.
@@ -322,26 +305,4 @@ pub async fn destroy(
     })
     .await?;
     Ok(HttpResponse::Created().json(DestructionResult { id, count }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn formula_cells_are_prefixed_and_others_kept() {
-        for (given, shown) in [
-            ("=SUM(A1)", "'=SUM(A1)"),
-            ("+1", "'+1"),
-            ("-1", "'-1"),
-            ("@x", "'@x"),
-            ("\tx", "'\tx"),
-            ("\rx", "'\rx"),
-            ("plain", "plain"),
-            ("", ""),
-            ("a=b", "a=b"),
-        ] {
-            assert_eq!(csv_cell(given.to_string()), shown);
-        }
-    }
 }

@@ -3,10 +3,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::events::{csv_cell, wants_csv};
 use super::json::ApiJson;
 use super::pagination::{Page, PageQuery};
-use super::{created, parse_id, with_etag};
+use super::{created, parse_id, wants_csv, with_etag};
 use crate::audit::reads;
 use crate::auth::{self, Caller, Recorder};
 use crate::error::AppResult;
@@ -184,7 +183,7 @@ pub async fn show_check(
     match (&view.report, csv) {
         (Some(r), true) => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .body(report::csv(r, csv_cell)?)),
+            .body(report::csv(r)?)),
         _ => Ok(with_etag(view.version, view)),
     }
 }

@@ -206,8 +206,9 @@ const CSV_HEADER: [&str; 11] = [
 ];
 
 /// The report as CSV, one row per firearm or unmatched sighting; cells a
-/// spreadsheet would run as formulas are defused by `cell`.
-pub fn csv(report: &CheckReport, cell: fn(String) -> String) -> AppResult<Vec<u8>> {
+/// spreadsheet would run as formulas are defused.
+pub fn csv(report: &CheckReport) -> AppResult<Vec<u8>> {
+    let cell = crate::domain::text::spreadsheet_safe;
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::caused_by(e);
     w.write_record(CSV_HEADER).map_err(fail)?;
