@@ -448,10 +448,17 @@ fn a_killed_registry_loses_and_doubles_no_audit_entry() {
             None => break,
         }
     }
-    assert_eq!(head["size"].as_u64(), Some(leaves.len() as u64));
+    // Reading the entries writes entries (`audit.read`), which may be
+    // integrated while the pages are read: the head covers a prefix.
+    let size = head["size"].as_u64().expect("size") as usize;
+    assert!(
+        leaves.len() >= size,
+        "{} entries, head {size}",
+        leaves.len()
+    );
     assert_eq!(
         head["root_hash"].as_str(),
-        Some(hex::encode(reference_root(&leaves)).as_str())
+        Some(hex::encode(reference_root(&leaves[..size])).as_str())
     );
     terminate(&child);
     let _ = child.wait();
