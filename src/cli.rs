@@ -38,6 +38,16 @@ pub enum Command {
     /// Work with audit log exports.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Personal data by the clock (docs/holders.md).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCommand {
+    /// Erase the personal data that is due now, recording each erasure in
+    /// the audit log (the service also does this daily).
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +117,16 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         Command::User(UserCommand::Create(args)) => create_user(args, &settings),
         Command::Import(args) => import(args, &settings),
         Command::Audit(AuditCommand::Verify(args)) => verify_export(&args),
+        Command::Retention(RetentionCommand::Run) => {
+            let pool = open_database(&settings)?;
+            let summary = crate::housekeeping::erase_due(&pool, &settings, "cli")
+                .map_err(|e| e.to_string())?;
+            println!(
+                "erased the personal data of {} firearms, {} events and {} holders",
+                summary.firearms, summary.events, summary.holders
+            );
+            Ok(())
+        }
     }
 }
 

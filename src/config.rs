@@ -47,6 +47,15 @@ pub struct Settings {
     /// Serve HTTPS with this PEM certificate chain and key
     /// (`REGISTRY_TLS_CERT`, `REGISTRY_TLS_KEY`); both or neither.
     pub tls: Option<TlsFiles>,
+    /// What an ownership transfer to an unlicensed holder does
+    /// (`REGISTRY_LICENCE_CHECK`: enforce, warn, off).
+    pub licence_check: crate::domain::LicenceCheck,
+    /// Years after a firearm's destruction that its holders' personal
+    /// data reads as before (`REGISTRY_RETENTION_OPEN_YEARS`, 10).
+    pub retention_open_years: u32,
+    /// Years after destruction until erasure
+    /// (`REGISTRY_RETENTION_RESTRICTED_YEARS`, 30).
+    pub retention_restricted_years: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +125,16 @@ impl Settings {
             trace_budget: std::time::Duration::from_millis(
                 parse_var("REGISTRY_TRACE_BUDGET_MS")?.unwrap_or(2_000),
             ),
+            licence_check: var("REGISTRY_LICENCE_CHECK")
+                .map(|v| {
+                    crate::domain::LicenceCheck::parse(&v)
+                        .map_err(|e| format!("REGISTRY_LICENCE_CHECK: {e}"))
+                })
+                .transpose()?
+                .unwrap_or(crate::domain::LicenceCheck::Enforce),
+            retention_open_years: parse_var("REGISTRY_RETENTION_OPEN_YEARS")?.unwrap_or(10),
+            retention_restricted_years: parse_var("REGISTRY_RETENTION_RESTRICTED_YEARS")?
+                .unwrap_or(30),
         })
     }
 }

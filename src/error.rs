@@ -338,6 +338,14 @@ impl From<StoreError> for AppError {
                 "duplicate_armoury",
                 "the agency already has an armoury of that name",
             ),
+            StoreError::DuplicateHolder => Self::conflict(
+                "duplicate_holder",
+                "an identifier is already held by another holder",
+            ),
+            StoreError::DuplicateLicence => Self::conflict(
+                "duplicate_licence",
+                "the issuer already has a licence of that number",
+            ),
             StoreError::OpenCheck => Self::conflict(
                 "stock_check_open",
                 "the armoury already has an open stock check; close it first",

@@ -34,6 +34,29 @@ pub fn prune(conn: &mut DbConn, now: NaiveDateTime, keep: Retention) -> StoreRes
     })
 }
 
+/// Erases the personal data that is due (`holders::retention`), as the
+/// registry itself, under a request id that names where it ran from.
+pub fn erase_due(
+    pool: &Pool,
+    settings: &crate::config::Settings,
+    from: &str,
+) -> crate::error::AppResult<crate::holders::retention::RunSummary> {
+    let tiers = crate::holders::retention::Tiers::new(
+        settings.retention_open_years,
+        settings.retention_restricted_years,
+    );
+    let actor = crate::audit::AuditActor {
+        username: Some("registry".into()),
+        request_id: format!("retention-{from}-{}", db::new_id()),
+        ..Default::default()
+    };
+    let mut conn = pool.get().map_err(db::StoreError::from)?;
+    crate::holders::retention::run(&mut conn, &tiers, &actor)
+}
+
+/// How often the service erases what is due.
+const ERASE_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// How often the service prunes.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -41,12 +64,25 @@ const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 pub fn spawn(
     pool: Pool,
     keep: Retention,
+    settings: crate::config::Settings,
     stop: Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>, String> {
     std::thread::Builder::new()
         .name("housekeeping".into())
         .spawn(move || {
+            let mut erased_at: Option<std::time::Instant> = None;
             while !stop.load(Ordering::Relaxed) {
+                if erased_at.is_none_or(|t| t.elapsed() >= ERASE_EVERY) {
+                    match erase_due(&pool, &settings, "daily") {
+                        Ok(s) => {
+                            erased_at = Some(std::time::Instant::now());
+                            if s.firearms > 0 {
+                                tracing::info!(firearms = s.firearms, events = s.events, holders = s.holders, "erased personal data that was due");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "erasing personal data failed; trying again later"),
+                    }
+                }
                 match db::on_pooled(&pool, |c| prune(c, db::now(), keep)) {
                     Ok(p) if p != Pruned::default() => tracing::info!(
                         idempotency_keys = p.idempotency_keys,

@@ -80,6 +80,7 @@ pub fn parse_holder(v: &mut Validator, field: &str, h: &HolderInput) -> Option<H
         country,
         agency_id,
         armoury_id: None,
+        holder_id: None,
     })
 }
 
@@ -97,6 +98,8 @@ pub struct RecipientInput {
     /// An armoury of the agency responsible for the firearm after the
     /// event; alone, without the other fields.
     pub armoury_id: Option<String>,
+    /// A holder record (`/v1/holders`); alone, without the other fields.
+    pub holder_id: Option<String>,
 }
 
 /// A recipient as parsed: the armoury is found, and checked against the
@@ -105,23 +108,38 @@ pub struct RecipientInput {
 pub enum Recipient {
     Holder(Holder),
     Armoury(String),
+    /// A holder record by id, found and checked in the event's transaction.
+    Record(String),
 }
 
 pub fn parse_recipient(v: &mut Validator, field: &str, r: &RecipientInput) -> Option<Recipient> {
-    if let Some(raw) = &r.armoury_id {
+    let by_id = [
+        (
+            "armoury_id",
+            &r.armoury_id,
+            Recipient::Armoury as fn(String) -> Recipient,
+        ),
+        ("holder_id", &r.holder_id, Recipient::Record),
+    ];
+    for (name, id, recipient) in by_id {
+        let Some(raw) = id else { continue };
         let others = [&r.kind, &r.name, &r.reference, &r.country, &r.agency_id];
-        if others.iter().any(|f| f.is_some()) {
+        if others.iter().any(|f| f.is_some()) || (r.armoury_id.is_some() && r.holder_id.is_some()) {
             v.push(
                 field,
-                "names either an armoury (`armoury_id` alone) or a holder, not both",
+                "names an armoury (`armoury_id` alone), a holder record (`holder_id` alone) or a holder in full",
             );
             return None;
         }
-        let field = format!("{field}.armoury_id");
-        return v.check(&field, parse_uuid(raw)).map(Recipient::Armoury);
+        return v
+            .check(&format!("{field}.{name}"), parse_uuid(raw))
+            .map(recipient);
     }
     let (Some(kind), Some(name)) = (&r.kind, &r.name) else {
-        v.push(field, "needs `kind` and `name`, or `armoury_id`");
+        v.push(
+            field,
+            "needs `kind` and `name`, or `armoury_id`, or `holder_id`",
+        );
         return None;
     };
     let holder = HolderInput {

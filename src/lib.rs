@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod firearms;
+pub mod holders;
 pub mod housekeeping;
 pub mod http;
 pub mod input;

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    agencies, audit, auth, events, firearms, ops, pagination, role_grants, stockpiles, trace,
-    trace_requests, users, Problem,
+    agencies, audit, auth, events, firearms, holders, ops, pagination, role_grants, stockpiles,
+    trace, trace_requests, users, Problem,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,8 @@ use crate::http::{
         trace_requests::acknowledge, trace_requests::respond,
         stockpiles::create, stockpiles::list, stockpiles::show, stockpiles::firearms,
         stockpiles::open, stockpiles::sightings, stockpiles::show_check, stockpiles::close,
+        holders::create, holders::search, holders::show, holders::firearms,
+        holders::add_licence, holders::revoke,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -54,6 +56,11 @@ use crate::http::{
         crate::trace::requests::ObservedFirearm, crate::trace::requests::ObservedMarking,
         crate::trace::requests::Circumstances, crate::input::RecipientInput,
         crate::stockpiles::ArmouryView, pagination::Page<crate::stockpiles::ArmouryView>,
+        crate::holders::HolderView, crate::holders::IdentifierView, crate::holders::Holding, crate::holders::HeldFirearm,
+        pagination::Page<crate::holders::HolderView>, pagination::Page<crate::holders::Holding>,
+        crate::holders::input::CreateHolder, crate::holders::input::IdentifierInput,
+        crate::holders::input::CreateLicence, crate::holders::input::RevokeLicence,
+        crate::holders::licences::LicenceView, crate::holders::licences::Revoked,
         crate::stockpiles::input::CreateArmoury, crate::stockpiles::input::OpenCheck,
         crate::stockpiles::input::Sightings, crate::stockpiles::input::SightingInput,
         crate::stockpiles::input::CloseCheck, crate::stockpiles::checks::CheckView,
@@ -71,6 +78,7 @@ use crate::http::{
         (name = "lifecycle", description = "Events in a firearm's life, batch destruction, custody histories"),
         (name = "audit", description = "The tamper-evident audit log (RFC 9162), for auditors"),
         (name = "tracing", description = "Tracing firearms from observed markings; requests between agencies (ITI)"),
+        (name = "holders", description = "Holders, their licences, and what they hold"),
         (name = "stockpiles", description = "Armouries, what they hold, and stock checks against the records"),
     )
 )]

@@ -129,7 +129,7 @@ impl Application {
             idempotency_keys: chrono::Duration::hours(settings.idempotency_retention_hours),
             login_attempts: chrono::Duration::days(1),
         };
-        crate::housekeeping::spawn(pool.clone(), keep, stop_sequencer.clone())?;
+        crate::housekeeping::spawn(pool.clone(), keep, settings.clone(), stop_sequencer.clone())?;
         let (reads, reads_writer) = ReadLog::start(
             pool.clone(),
             audit.clone(),

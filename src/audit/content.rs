@@ -9,9 +9,11 @@ use sha2::{Digest, Sha256};
 use crate::db::agencies::AgencyRow;
 use crate::db::armouries::{ArmouryRow, CheckRow};
 use crate::db::firearms::{EventRow, FirearmRow};
+use crate::db::holders::{HolderRow, IdentifierRow, LicenceRow};
 use crate::db::role_grants::GrantRow;
 use crate::db::trace_requests::TraceRequestRow;
 use crate::db::users::UserRow;
+use crate::domain::personal;
 
 /// Times as canonical text: UTC, always six fractional digits.
 pub fn time(t: &NaiveDateTime) -> String {
@@ -53,8 +55,41 @@ fn stored_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::from(text))
 }
 
+/// A fresh salt for an event's details, when they hold personal data.
+pub fn salt_for(details: &Value) -> Option<String> {
+    personal::has_personal(details).then(|| hex::encode(rand::random::<[u8; 16]>()))
+}
+
+/// The seal of personal values: the hash of the salt and their canonical
+/// JSON. Without the salt, which erasure deletes, the values cannot be
+/// confirmed by guessing them.
+pub fn seal(salt: &str, values: Vec<Value>) -> String {
+    let text = format!("{salt}\n{}", canonical_json(&Value::Array(values)));
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The seal of an event's personal data: made from its salt, or kept from
+/// before its erasure. None for events recorded before seals existed.
+pub fn event_seal(e: &EventRow) -> Option<String> {
+    match (&e.personal_salt, &e.personal_seal) {
+        (Some(salt), _) => {
+            let mut details = stored_json(&e.details);
+            Some(seal(salt, personal::replace(&mut details, "")))
+        }
+        (None, seal) => seal.clone(),
+    }
+}
+
+/// An event's content. When it is sealed, its personal fields are left
+/// out and the seal stands for them, so the content is the same before
+/// and after an erasure.
 pub fn event(e: &EventRow) -> Value {
-    json!({
+    let mut details = stored_json(&e.details);
+    let seal = event_seal(e);
+    if seal.is_some() {
+        personal::replace(&mut details, "[sealed]");
+    }
+    let mut content = json!({
         "id": e.id,
         "firearm_id": e.firearm_id,
         "sequence": e.sequence,
@@ -64,11 +99,15 @@ pub fn event(e: &EventRow) -> Value {
         "recorded_by_user_id": e.recorded_by_user_id,
         "recorded_by_username": e.recorded_by_username,
         "recorded_by_agency_id": e.recorded_by_agency_id,
-        "details": stored_json(&e.details),
+        "details": details,
         "location": e.location,
         "reference": e.reference,
         "notes": e.notes,
-    })
+    });
+    if let Some(seal) = seal {
+        content["personal_seal"] = json!(seal);
+    }
+    content
 }
 
 /// A firearm's state. The armoury column appears once set, so the digests
@@ -98,6 +137,9 @@ pub fn firearm(r: &FirearmRow) -> Value {
     });
     if let Some(armoury) = &r.armoury_id {
         state["armoury_id"] = json!(armoury);
+    }
+    if let Some(at) = &r.personal_erased_at {
+        state["personal_erased_at"] = json!(time(at));
     }
     state
 }
@@ -177,6 +219,35 @@ pub fn stock_check(r: &CheckRow, rows: (i64, i64, i64)) -> Value {
     })
 }
 
+/// A holder's state with its identifiers. After an erasure the entry that
+/// records it vouches for the erased state.
+pub fn holder(r: &HolderRow, ids: &[IdentifierRow]) -> Value {
+    let ids: Vec<Value> = ids
+        .iter()
+        .map(|i| json!({"position": i.position, "type": i.id_type, "country": i.country, "value": i.value, "value_key": i.value_key}))
+        .collect();
+    json!({
+        "id": r.id, "kind": r.kind, "name": r.name, "country": r.country,
+        "date_of_birth": r.date_of_birth.map(|d| d.to_string()), "address": r.address,
+        "agency_id": r.agency_id, "recorded_by_agency_id": r.recorded_by_agency_id,
+        "erased_at": r.erased_at.as_ref().map(time), "identifiers": ids, "version": r.version,
+        "created_at": time(&r.created_at), "updated_at": time(&r.updated_at),
+    })
+}
+
+pub fn licence(r: &LicenceRow) -> Value {
+    json!({
+        "id": r.id, "holder_id": r.holder_id, "number": r.number, "type": r.licence_type,
+        "categories": stored_json(&r.categories), "valid_from": r.valid_from.to_string(),
+        "valid_until": r.valid_until.to_string(), "issued_by": r.issued_by,
+        "number_key": r.number_key, "status": r.status,
+        "revoked_at": r.revoked_at.as_ref().map(time), "revoked_by": r.revoked_by,
+        "revocation_reason": r.revocation_reason,
+        "recorded_by_agency_id": r.recorded_by_agency_id, "version": r.version,
+        "created_at": time(&r.created_at), "updated_at": time(&r.updated_at),
+    })
+}
+
 pub fn role_grant(r: &GrantRow) -> Value {
     json!({
         "id": r.id,
@@ -235,6 +306,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             armoury_id: None,
+            personal_erased_at: None,
         }
     }
 

@@ -83,6 +83,21 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
             db::role_grants::find(conn, id)?.map(|r| content::digest(&content::role_grant(&r)))
         }
         "armoury" => db::armouries::find(conn, id)?.map(|r| content::digest(&content::armoury(&r))),
+        "holder" => match db::holders::find(conn, id)? {
+            Some(r) => {
+                let ids = db::holders::identifiers(conn, id)?;
+                Some(content::digest(&content::holder(&r, &ids)))
+            }
+            None => None,
+        },
+        "licence" => {
+            db::holders::find_licence(conn, id)?.map(|r| content::digest(&content::licence(&r)))
+        }
+        // An event recorded before seals existed and since erased: its
+        // erasure entry vouches for it.
+        "event" => {
+            db::firearms::find_event(conn, id)?.map(|e| content::digest(&content::event(&e)))
+        }
         "stock_check" => match db::armouries::find_check(conn, id)? {
             Some(r) => {
                 let rows = db::armouries::stored_counts(conn, id)?;
@@ -137,6 +152,7 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
     let mut tree = CompactRange::default();
     heads.check(&tree, log, &mut findings)?;
     let mut latest: HashMap<String, (i64, Option<String>)> = HashMap::new();
+    let mut unsealed_events = Vec::new();
     let mut after = None;
     loop {
         let page = db::audit::integrated(conn, after, 5000)?;
@@ -157,9 +173,16 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
             tree.push(leaf);
             heads.check(&tree, log, &mut findings)?;
             if let Some(event_id) = &row.event_id {
-                let now = db::firearms::find_event(conn, event_id)?
-                    .map(|e| content::digest(&content::event(&e)));
-                if now.as_deref() != field(&parsed, "content_digest") {
+                let event = db::firearms::find_event(conn, event_id)?;
+                // An erased event without a seal cannot match its first
+                // entry any more; its `event:` subject vouches for it.
+                let unsealed = event.as_ref().and_then(|e| e.personal_seal.as_deref())
+                    == Some(crate::domain::personal::UNSEALED);
+                let now = event.map(|e| content::digest(&content::event(&e)));
+                if unsealed {
+                    unsealed_events.push((seq, event_id.clone()));
+                }
+                if !unsealed && now.as_deref() != field(&parsed, "content_digest") {
                     findings.add(seq, "the history event differs from what was recorded");
                 }
             }
@@ -177,6 +200,14 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
                 head.size
             ),
         );
+    }
+    for (seq, event_id) in unsealed_events {
+        if !latest.contains_key(&format!("event:{event_id}")) {
+            findings.add(
+                seq,
+                "the history event was erased with no entry recording it",
+            );
+        }
     }
     for (subject, (seq, state)) in &latest {
         if current_state(conn, subject)? != *state {

@@ -36,6 +36,10 @@ pub enum Action {
     ManageArmouries,
     /// Read armouries, what they hold, and their stock checks.
     ReadArmouries,
+    /// Record holders and their licences, revoke licences.
+    RecordHolders,
+    /// Find and read holders, their licences and what they hold.
+    ReadHolders,
 }
 
 impl Action {
@@ -54,6 +58,8 @@ impl Action {
             Self::ReadAudit => &[Auditor],
             Self::ManageArmouries => &[Admin, Registrar],
             Self::ReadArmouries => &[Admin, Registrar, Tracer, Auditor],
+            Self::RecordHolders => &[Registrar],
+            Self::ReadHolders => &[Registrar, Tracer, Auditor],
         }
     }
 
@@ -75,6 +81,7 @@ impl Action {
                 | Self::ExchangeTraceRequests
                 | Self::ReadNotifications
                 | Self::ManageArmouries
+                | Self::RecordHolders
         )
     }
 }
@@ -107,6 +114,12 @@ pub fn acting_agency(user: &AuthUser, action: Action) -> AppResult<String> {
     user.agency_id
         .clone()
         .ok_or_else(|| AppError::forbidden("you belong to no agency"))
+}
+
+/// Whether `user` reads personal data in the restricted tier: tracers
+/// and auditors, who investigate (docs/holders.md).
+pub fn reads_restricted_personal_data(user: &AuthUser) -> bool {
+    user.has(Role::Tracer) || user.has(Role::Auditor)
 }
 
 /// Whether `user` may see every agency's records of a kind, or only its own.

@@ -58,6 +58,7 @@ pub fn holder(conn: &mut DbConn, id: &str) -> StoreResult<Option<Holder>> {
         country: agency.and_then(|a| CountryCode::parse(&a.country).ok()),
         agency_id: Some(armoury.agency_id),
         armoury_id: Some(armoury.id),
+        holder_id: None,
     }))
 }
 

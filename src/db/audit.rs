@@ -194,7 +194,7 @@ pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> StoreRes
 /// The tables whose every row an audit entry must account for, with the
 /// entry's link to a row: the history event it records, or the subject
 /// kind whose state it vouches for.
-pub const ACCOUNTED: [(&str, Link); 8] = [
+pub const ACCOUNTED: [(&str, Link); 10] = [
     ("firearm_events", Link::Event),
     ("firearms", Link::Subject("firearm")),
     ("users", Link::Subject("user")),
@@ -203,6 +203,8 @@ pub const ACCOUNTED: [(&str, Link); 8] = [
     ("trace_requests", Link::Subject("trace_request")),
     ("armouries", Link::Subject("armoury")),
     ("stock_checks", Link::Subject("stock_check")),
+    ("holders", Link::Subject("holder")),
+    ("licences", Link::Subject("licence")),
 ];
 
 #[derive(Debug, Clone, Copy)]

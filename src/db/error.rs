@@ -19,6 +19,11 @@ pub enum StoreError {
     DuplicateReference,
     #[error("the agency has an armoury of that name")]
     DuplicateArmoury,
+    /// An identifier of the new holder is another holder's.
+    #[error("an identifier is already held by another holder")]
+    DuplicateHolder,
+    #[error("the issuer has a licence of that number")]
+    DuplicateLicence,
     /// The armoury already has an open stock check.
     #[error("the armoury has an open stock check")]
     OpenCheck,

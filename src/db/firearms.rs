@@ -40,6 +40,7 @@ pub struct FirearmRow {
     /// The armoury holding the firearm: derived from the holders, kept
     /// for the index that lists a store.
     pub armoury_id: Option<String>,
+    pub personal_erased_at: Option<NaiveDateTime>,
 }
 
 /// A component as stored: its kind and its serial as marked.
@@ -96,6 +97,7 @@ impl TryFrom<FirearmRow> for Firearm {
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            personal_erased_at: r.personal_erased_at,
         })
     }
 }
@@ -126,6 +128,7 @@ impl From<&Firearm> for FirearmRow {
             created_at: f.created_at,
             updated_at: f.updated_at,
             armoury_id: f.holding().armoury_id.clone(),
+            personal_erased_at: f.personal_erased_at,
         }
     }
 }
@@ -164,6 +167,11 @@ pub struct EventRow {
     pub location: Option<String>,
     pub reference: Option<String>,
     pub notes: Option<String>,
+    /// Random, when `details` holds personal data: the entry commits to
+    /// that data only through a seal made with it (`audit::content`).
+    pub personal_salt: Option<String>,
+    /// The seal, kept when the personal data and the salt are erased.
+    pub personal_seal: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -450,4 +458,64 @@ pub fn events_with_seq(conn: &mut DbConn, firearm_id: &str) -> StoreResult<Seque
         .order(firearm_events::sequence.asc())
         .select((firearm_events::all_columns, audit_entries::seq.nullable()))
         .load(conn)?)
+}
+
+/// When the firearm was destroyed: its `destroyed` event's `occurred_at`.
+pub fn destroyed_at(conn: &mut DbConn, firearm_id: &str) -> StoreResult<Option<NaiveDateTime>> {
+    Ok(firearm_events::table
+        .filter(firearm_events::firearm_id.eq(firearm_id))
+        .filter(firearm_events::event_type.eq("destroyed"))
+        .order(firearm_events::sequence.desc())
+        .select(firearm_events::occurred_at)
+        .first(conn)
+        .optional()?)
+}
+
+/// Destroyed firearms whose personal data is not erased and whose
+/// destruction happened before `cutoff`: what a retention run erases.
+pub fn due_for_erasure(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> StoreResult<Vec<String>> {
+    Ok(firearm_events::table
+        .inner_join(firearms::table)
+        .filter(firearm_events::event_type.eq("destroyed"))
+        .filter(firearm_events::occurred_at.lt(cutoff))
+        .filter(firearms::status.eq("destroyed"))
+        .filter(firearms::personal_erased_at.is_null())
+        .select(firearms::id)
+        .order(firearms::id.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// All of a firearm's events, oldest first.
+pub fn events_of(conn: &mut DbConn, firearm_id: &str) -> StoreResult<Vec<EventRow>> {
+    Ok(firearm_events::table
+        .filter(firearm_events::firearm_id.eq(firearm_id))
+        .order(firearm_events::sequence.asc())
+        .select(firearm_events::all_columns)
+        .load(conn)?)
+}
+
+/// Writes an event's erased details and seal: the one change the
+/// history's triggers allow.
+pub fn erase_event(conn: &mut DbConn, event: &EventRow) -> StoreResult<()> {
+    diesel::update(firearm_events::table.find(&event.id))
+        .set((
+            firearm_events::details.eq(&event.details),
+            firearm_events::personal_salt.eq(None::<String>),
+            firearm_events::personal_seal.eq(&event.personal_seal),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes a firearm's state without an event (its personal data erased).
+pub fn update_state(conn: &mut DbConn, firearm: &Firearm) -> StoreResult<()> {
+    diesel::update(firearms::table.find(&firearm.id))
+        .set(FirearmRow::from(firearm))
+        .execute(conn)?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod armouries;
 pub mod audit;
 pub mod error;
 pub mod firearms;
+pub mod holders;
 pub mod idempotency;
 pub mod logins;
 pub mod notifications;

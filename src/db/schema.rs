@@ -95,6 +95,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         armoury_id -> Nullable<Text>,
+        personal_erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -163,6 +164,8 @@ diesel::table! {
         location -> Nullable<Text>,
         reference -> Nullable<Text>,
         notes -> Nullable<Text>,
+        personal_salt -> Nullable<Text>,
+        personal_seal -> Nullable<Text>,
     }
 }
 
@@ -289,11 +292,87 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> agencies (agency_id));
+diesel::table! {
+    holders (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        country -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        address -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
+        recorded_by_agency_id -> Text,
+        erased_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    holder_identifiers (holder_id, position) {
+        holder_id -> Text,
+        position -> Integer,
+        id_type -> Text,
+        country -> Text,
+        value -> Text,
+        value_key -> Text,
+    }
+}
+
+diesel::table! {
+    holder_name_words (word, holder_id) {
+        word -> Text,
+        holder_id -> Text,
+    }
+}
+
+diesel::table! {
+    licences (id) {
+        id -> Text,
+        holder_id -> Text,
+        number -> Text,
+        licence_type -> Text,
+        categories -> Text,
+        valid_from -> Date,
+        valid_until -> Date,
+        issued_by -> Text,
+        number_key -> Text,
+        status -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+        revocation_reason -> Nullable<Text>,
+        recorded_by_agency_id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    holder_links (firearm_id, sequence) {
+        firearm_id -> Text,
+        sequence -> BigInt,
+        occurred_at -> Timestamp,
+        owner_holder_id -> Nullable<Text>,
+        custodian_holder_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(holder_identifiers -> holders (holder_id));
+diesel::joinable!(holder_name_words -> holders (holder_id));
+diesel::joinable!(licences -> holders (holder_id));
+diesel::joinable!(holder_links -> firearms (firearm_id));
 diesel::joinable!(stock_check_expected -> firearms (firearm_id));
 diesel::joinable!(stock_check_sightings -> firearms (firearm_id));
 diesel::joinable!(firearm_identifiers -> firearms (firearm_id));
 diesel::joinable!(firearm_events -> firearms (firearm_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    holders,
+    holder_identifiers,
+    holder_name_words,
+    licences,
+    holder_links,
     agencies,
     users,
     login_failures,

@@ -197,6 +197,8 @@ pub struct Firearm {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When the personal data of its holders was erased (docs/holders.md).
+    pub personal_erased_at: Option<NaiveDateTime>,
 }
 
 impl Firearm {
@@ -218,6 +220,9 @@ pub struct Holder {
     /// is one of the agency's stores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub armoury_id: Option<String>,
+    /// The holder record (`/v1/holders/{id}`) this holder was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_id: Option<String>,
 }
 
 impl Holder {
@@ -235,6 +240,9 @@ impl Holder {
         if let Some(armoury) = &self.armoury_id {
             v["armoury_id"] = serde_json::json!(armoury);
         }
+        if let Some(holder) = &self.holder_id {
+            v["holder_id"] = serde_json::json!(holder);
+        }
         v
     }
 
@@ -244,6 +252,7 @@ impl Holder {
         self.kind == other.kind
             && self.agency_id == other.agency_id
             && self.armoury_id == other.armoury_id
+            && self.holder_id == other.holder_id
             && text::fold(&self.name) == text::fold(&other.name)
             && self.reference.as_deref().map(text::fold)
                 == other.reference.as_deref().map(text::fold)
@@ -286,6 +295,7 @@ mod tests {
         Holder {
             kind,
             armoury_id: None,
+            holder_id: None,
             name: name.into(),
             reference: reference.map(String::from),
             country: None,

@@ -7,8 +7,10 @@ pub mod agency;
 pub mod armoury;
 pub mod country;
 pub mod firearm;
+pub mod holder;
 pub mod lifecycle;
 pub mod net;
+pub mod personal;
 pub mod serial;
 pub mod text;
 pub mod trace;
@@ -20,6 +22,7 @@ pub use country::CountryCode;
 pub use firearm::{
     Category, Component, ComponentKind, Firearm, Holder, HolderKind, Marking, MarkingKind, Status,
 };
+pub use holder::{IdentifierType, LicenceCheck, LicenceStatus, LicenceType};
 pub use lifecycle::{DestructionMethod, EventType};
 pub use serial::SerialNumber;
 pub use user::{Password, Role, Roles, Username};

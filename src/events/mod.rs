@@ -8,7 +8,7 @@ pub mod input;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
 use crate::auth::policy::{self, Action, HistoryScope};
@@ -17,7 +17,7 @@ use crate::auth::Recorder;
 use crate::db::firearms::{DestructionInsertForm, EventRow, SequencedEvents};
 use crate::db::{self, DbConn, StoreError};
 use crate::domain::lifecycle::transition;
-use crate::domain::{DestructionMethod, EventType, Firearm, Holder, Status};
+use crate::domain::{DestructionMethod, EventType, Firearm, Holder, LicenceCheck, Status};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::Recipient;
 use input::EventInput;
@@ -52,10 +52,12 @@ pub(crate) fn event_row(
         recorded_by_user_id: actor.user_id.clone(),
         recorded_by_username: actor.username.clone(),
         recorded_by_agency_id: Some(actor.agency_id.clone()),
+        personal_salt: crate::audit::content::salt_for(&details),
         details: details.to_string(),
         location: context.location,
         reference: context.reference,
         notes: context.notes,
+        personal_seal: None,
     }
 }
 
@@ -75,7 +77,56 @@ fn resolve_recipient(c: &mut DbConn, to: Recipient) -> AppResult<Holder> {
         Recipient::Holder(h) => Ok(h),
         Recipient::Armoury(id) => db::armouries::holder(c, &id)?
             .ok_or_else(|| AppError::field("to.armoury_id", "no armoury has this id")),
+        Recipient::Record(id) => crate::holders::as_recipient(c, &id),
     }
+}
+
+/// An ownership transfer to a holder record of a licensed kind needs a
+/// licence of that holder in force on the day of the transfer that covers
+/// the firearm's category. Read with the licence locked, so a revocation
+/// racing the transfer either waits for it or is seen by it. Answers what
+/// the event's details note: the licence, or the warning.
+fn check_licence(
+    c: &mut DbConn,
+    firearm: &Firearm,
+    input: &EventInput,
+    mode: LicenceCheck,
+) -> AppResult<Map<String, Value>> {
+    let mut notes = Map::new();
+    let input::Action::OwnershipTransfer { to, .. } = &input.action else {
+        return Ok(notes);
+    };
+    let Some(holder_id) = &to.holder_id else {
+        return Ok(notes);
+    };
+    if mode == LicenceCheck::Off || !crate::holders::needs_licence(to.kind) {
+        return Ok(notes);
+    }
+    let day = input
+        .occurred_at
+        .map_or_else(|| db::now().date(), |t| t.date_naive());
+    match crate::holders::licence_for(c, holder_id, day, firearm.category)? {
+        Some(licence) => {
+            notes.insert("licence_id".into(), json!(licence.id));
+        }
+        None if mode == LicenceCheck::Enforce => {
+            return Err(AppError::unprocessable(
+                "licence_required",
+                format!(
+                    "holder {holder_id} has no licence in force on {day} that covers the category `{}`",
+                    firearm.category
+                ),
+            ));
+        }
+        None => {
+            let warning = format!(
+                "no licence in force on {day} covering `{}`",
+                firearm.category
+            );
+            notes.insert("licence_warning".into(), json!(warning));
+        }
+    }
+    Ok(notes)
 }
 
 /// An armoury keeps firearms only for the agency responsible for them.
@@ -102,12 +153,14 @@ pub fn record(
     firearm_id: &str,
     expected_version: Option<i64>,
     input: EventInput<Recipient>,
+    licences: LicenceCheck,
 ) -> AppResult<(EventRow, Firearm)> {
     db::write_tx(conn, |c| {
         let firearm = db::firearms::take_for_change(c, firearm_id, expected_version)?;
         check_agencies_exist(c, &input.action.agency_refs())?;
         let input = input.resolve(|to| resolve_recipient(c, to))?;
-        write(c, actor, &firearm, &input)
+        let notes = check_licence(c, &firearm, &input, licences)?;
+        write(c, actor, &firearm, &input, notes)
     })
 }
 
@@ -118,10 +171,14 @@ fn draft(
     actor: &Recorder,
     input: &EventInput,
     now: chrono::NaiveDateTime,
+    notes: Map<String, Value>,
 ) -> AppResult<(apply::Applied, EventRow)> {
     let mut applied = apply::apply(firearm, actor, input, now)?;
     check_armoury_agency(&input.action, &applied.firearm)?;
-    let details = std::mem::take(&mut applied.details);
+    let mut details = std::mem::take(&mut applied.details);
+    if let Value::Object(map) = &mut details {
+        map.extend(notes);
+    }
     let event = event_row(
         &applied.firearm,
         actor,
@@ -140,8 +197,9 @@ pub(crate) fn write(
     actor: &Recorder,
     firearm: &Firearm,
     input: &EventInput,
+    notes: Map<String, Value>,
 ) -> AppResult<(EventRow, Firearm)> {
-    let (applied, event) = draft(firearm, actor, input, db::now())?;
+    let (applied, event) = draft(firearm, actor, input, db::now(), notes)?;
     db::firearms::apply_change(c, &applied.firearm, &event).map_err(|e| match e {
         StoreError::DuplicateMarking => AppError::conflict(
             "duplicate_marking",
@@ -154,6 +212,13 @@ pub(crate) fn write(
         &actor.audit_actor(),
         vec![crate::audit::firearm_change(&applied.firearm, &event)],
     )?;
+    let link = crate::holders::link_after(
+        Some(firearm),
+        &applied.firearm,
+        event.sequence,
+        event.occurred_at,
+    );
+    db::holders::insert_links(c, link.as_slice())?;
     if let Some(m) = &applied.new_marking {
         let kind = m.kind.as_str();
         db::firearms::add_identifier(
@@ -201,6 +266,14 @@ pub(crate) fn write_many(
         events.push(event);
     }
     db::firearms::apply_changes(c, &changed, &events)?;
+    let links: Vec<_> = firearms
+        .iter()
+        .zip(changed.iter().zip(&events))
+        .filter_map(|(was, (now, e))| {
+            crate::holders::link_after(Some(was), now, e.sequence, e.occurred_at)
+        })
+        .collect();
+    db::holders::insert_links(c, &links)?;
     let entries = changed
         .iter()
         .zip(&events)

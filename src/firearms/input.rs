@@ -143,6 +143,10 @@ fn inline_only(to: crate::input::Recipient) -> AppResult<Holder> {
             "to.armoury_id",
             "a registration's history names holders in full; move the firearm into an armoury by an event once it is registered",
         )),
+        crate::input::Recipient::Record(_) => Err(AppError::field(
+            "to.holder_id",
+            "a registration's history names holders in full; transfer the firearm to a holder record by an event once it is registered",
+        )),
     }
 }
 

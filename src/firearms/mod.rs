@@ -128,6 +128,7 @@ fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registr
         components: new.components.clone(),
         status: Status::Active,
         owner: new.owner.clone(),
+        personal_erased_at: None,
         custodian: new.custodian.clone(),
         responsible_agency_id: actor.agency_id.clone(),
         notes: new.notes.clone(),
@@ -166,10 +167,12 @@ fn first_rows(actor: &Recorder, new: &NewFirearm, now: DateTime<Utc>) -> Registr
         recorded_by_user_id: actor.user_id.clone(),
         recorded_by_username: actor.username.clone(),
         recorded_by_agency_id: Some(actor.agency_id.clone()),
+        personal_salt: crate::audit::content::salt_for(&details),
         details: details.to_string(),
         location: None,
         reference: None,
         notes: None,
+        personal_seal: None,
     };
     Registration {
         firearm,
@@ -216,6 +219,10 @@ pub(crate) fn resolve_custodian(
             return Ok(new.resolve(|to| match to {
                 Recipient::Holder(h) => Ok(h),
                 Recipient::Armoury(_) => Err(Vec::new()),
+                Recipient::Record(_) => Err(vec![FieldError::new(
+                    "custodian.holder_id",
+                    "a registration names its custodian in full or by armoury; transfer the firearm to a holder record by an event",
+                )]),
             }))
         }
     };

@@ -16,6 +16,7 @@ use crate::error::{checked, AppError, AppResult, Validator};
 use crate::events::input::EventInput;
 use crate::events::{self, input, BatchDestruction};
 use crate::firearms::view::FirearmView;
+use crate::holders::retention::{self, Tiers};
 use crate::http::state::AppState;
 use crate::input::Recipient;
 
@@ -52,8 +53,10 @@ pub struct EventView {
 impl TryFrom<EventRow> for EventView {
     type Error = AppError;
     fn try_from(e: EventRow) -> AppResult<Self> {
+        let mut details = serde_json::from_str(&e.details).map_err(AppError::caused_by)?;
+        crate::holders::link_records(&mut details);
         Ok(Self {
-            details: serde_json::from_str(&e.details).map_err(AppError::caused_by)?,
+            details,
             id: e.id,
             sequence: e.sequence,
             kind: e.event_type,
@@ -100,10 +103,11 @@ pub async fn record(
 ) -> AppResult<HttpResponse> {
     // Parsed here, refused only once the caller is known to be a registrar.
     let request = event_request(&id, &req, body.0);
+    let licences = state.settings.licence_check;
     let (event, firearm) = auth::run_as(&state.pool, caller, move |c, user| {
         let actor = Recorder::registrar(user)?;
         let (id, expected, input) = request?;
-        events::record(c, &actor, &id, expected, input)
+        events::record(c, &actor, &id, expected, input, licences)
     })
     .await?;
     let version = firearm.version;
@@ -197,8 +201,15 @@ pub async fn history(
     caller.require_purpose(state.settings.require_purpose)?;
     let csv = wants_csv(&req);
     let reads = state.reads.clone();
+    let s = &state.settings;
+    let tiers = Tiers::new(s.retention_open_years, s.retention_restricted_years);
     let (firearm, rows) = auth::run_as(&state.pool, caller, move |c, user| {
-        let (firearm, rows) = events::history(c, user, &id)?;
+        let (mut firearm, mut rows) = events::history(c, user, &id)?;
+        let mut events: Vec<_> = rows.iter().map(|(e, _)| e.clone()).collect();
+        retention::restrict_firearm(c, user, &tiers, &mut firearm, &mut events)?;
+        for ((row, _), masked) in rows.iter_mut().zip(events) {
+            *row = masked;
+        }
         let detail = json!({"firearm_id": id, "events": rows.len(),
             "format": if csv { "csv" } else { "json" }});
         let read = reads::entry("history.read", format!("firearm:{id}"), detail);

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod events;
 pub mod extract;
 pub mod firearms;
+pub mod holders;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
@@ -99,6 +100,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(trace_requests::respond),
             )
             .configure(stockpile_routes)
+            .configure(holder_routes)
             .route("/audit/entries", web::get().to(audit::entries))
             .route("/audit/head", web::get().to(audit::head))
             .route("/audit/checkpoint", web::get().to(audit::checkpoint))
@@ -115,6 +117,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Armouries and stock checks (docs/stockpiles.md).
+fn holder_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/holders", web::post().to(holders::create))
+        .route("/holders", web::get().to(holders::search))
+        .route("/holders/{id}", web::get().to(holders::show))
+        .route("/holders/{id}/firearms", web::get().to(holders::firearms))
+        .route(
+            "/holders/{id}/licences",
+            web::post().to(holders::add_licence),
+        )
+        .route(
+            "/holders/{id}/licences/{lid}/revoke",
+            web::post().to(holders::revoke),
+        );
+}
+
 fn stockpile_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/armouries", web::post().to(stockpiles::create))
         .route("/armouries", web::get().to(stockpiles::list))

@@ -136,6 +136,9 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         trace_budget: std::time::Duration::from_secs(2),
         idempotency_retention_hours: 24,
         tls: None,
+        licence_check: registry::domain::LicenceCheck::Enforce,
+        retention_open_years: 10,
+        retention_restricted_years: 30,
     }
 }
 

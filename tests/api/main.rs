@@ -8,6 +8,7 @@ mod conventions;
 mod destruction;
 mod firearms;
 mod helpers;
+mod holders;
 mod idempotency;
 mod import;
 mod lifecycle;
