@@ -68,27 +68,33 @@ pub fn seal(salt: &str, values: Vec<Value>) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// The seal of an event's personal data: made from its salt, or kept from
-/// before its erasure. None for events recorded before seals existed.
-pub fn event_seal(e: &EventRow) -> Option<String> {
-    match (&e.personal_salt, &e.personal_seal) {
-        (Some(salt), _) => {
-            let mut details = stored_json(&e.details);
-            Some(seal(salt, personal::replace(&mut details, "")))
+/// An event's details with their personal fields taken out, and the seal
+/// that stands for them: made from the salt, or kept from before the
+/// erasure. No seal for events recorded before seals existed, whose
+/// details stay whole.
+fn sealed_details(e: &EventRow) -> (Value, Option<String>) {
+    let mut details = stored_json(&e.details);
+    let seal = match (&e.personal_salt, &e.personal_seal) {
+        (Some(salt), _) => Some(seal(salt, personal::replace(&mut details, "[sealed]"))),
+        (None, Some(kept)) => {
+            personal::replace(&mut details, "[sealed]");
+            Some(kept.clone())
         }
-        (None, seal) => seal.clone(),
-    }
+        (None, None) => None,
+    };
+    (details, seal)
+}
+
+/// The seal of an event's personal data (see `sealed_details`).
+pub fn event_seal(e: &EventRow) -> Option<String> {
+    sealed_details(e).1
 }
 
 /// An event's content. When it is sealed, its personal fields are left
 /// out and the seal stands for them, so the content is the same before
 /// and after an erasure.
 pub fn event(e: &EventRow) -> Value {
-    let mut details = stored_json(&e.details);
-    let seal = event_seal(e);
-    if seal.is_some() {
-        personal::replace(&mut details, "[sealed]");
-    }
+    let (details, seal) = sealed_details(e);
     let mut content = json!({
         "id": e.id,
         "firearm_id": e.firearm_id,

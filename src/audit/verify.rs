@@ -109,6 +109,32 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
     })
 }
 
+enum EventCheck {
+    Matches,
+    Differs,
+    /// Erased without a seal: its `event:` subject must vouch for it.
+    Unsealed,
+}
+
+/// Checks a history event against the digest its entry recorded. An event
+/// erased without a seal (recorded before seals existed) cannot match its
+/// first entry any more; a later entry with its `event:` subject vouches
+/// for it instead.
+fn check_event(conn: &mut DbConn, event_id: &str, parsed: &Value) -> AppResult<EventCheck> {
+    let event = db::firearms::find_event(conn, event_id)?;
+    if event.as_ref().and_then(|e| e.personal_seal.as_deref())
+        == Some(crate::domain::personal::UNSEALED)
+    {
+        return Ok(EventCheck::Unsealed);
+    }
+    let now = event.map(|e| content::digest(&content::event(&e)));
+    Ok(if now.as_deref() == field(parsed, "content_digest") {
+        EventCheck::Matches
+    } else {
+        EventCheck::Differs
+    })
+}
+
 /// Checks signed heads as the rebuilt tree reaches their sizes.
 struct Heads {
     pending: std::iter::Peekable<std::vec::IntoIter<HeadRow>>,
@@ -173,17 +199,12 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
             tree.push(leaf);
             heads.check(&tree, log, &mut findings)?;
             if let Some(event_id) = &row.event_id {
-                let event = db::firearms::find_event(conn, event_id)?;
-                // An erased event without a seal cannot match its first
-                // entry any more; its `event:` subject vouches for it.
-                let unsealed = event.as_ref().and_then(|e| e.personal_seal.as_deref())
-                    == Some(crate::domain::personal::UNSEALED);
-                let now = event.map(|e| content::digest(&content::event(&e)));
-                if unsealed {
-                    unsealed_events.push((seq, event_id.clone()));
-                }
-                if !unsealed && now.as_deref() != field(&parsed, "content_digest") {
-                    findings.add(seq, "the history event differs from what was recorded");
+                match check_event(conn, event_id, &parsed)? {
+                    EventCheck::Matches => {}
+                    EventCheck::Differs => {
+                        findings.add(seq, "the history event differs from what was recorded")
+                    }
+                    EventCheck::Unsealed => unsealed_events.push((seq, event_id.clone())),
                 }
             }
             if let Some(subject) = &row.subject {
