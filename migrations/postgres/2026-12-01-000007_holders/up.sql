@@ -79,6 +79,9 @@ CREATE INDEX holder_links_custodian ON holder_links (custodian_holder_id) WHERE 
 ALTER TABLE firearm_events ADD COLUMN personal_salt TEXT;
 ALTER TABLE firearm_events ADD COLUMN personal_seal TEXT;
 ALTER TABLE firearms ADD COLUMN personal_erased_at TIMESTAMP;
+-- What retention erases, found from the destructions alone (a few rows),
+-- not from every event.
+CREATE INDEX firearm_events_destroyed ON firearm_events (occurred_at) WHERE event_type = 'destroyed';
 
 -- The history stays append-only; the one change allowed is an erasure:
 -- only the details, the salt going and the seal coming.
