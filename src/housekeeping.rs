@@ -41,10 +41,7 @@ pub fn erase_due(
     settings: &crate::config::Settings,
     from: &str,
 ) -> crate::error::AppResult<crate::holders::retention::RunSummary> {
-    let tiers = crate::holders::retention::Tiers::new(
-        settings.retention_open_years,
-        settings.retention_restricted_years,
-    );
+    let tiers = crate::holders::retention::Tiers::of(settings);
     let actor = crate::audit::AuditActor {
         username: Some("registry".into()),
         request_id: format!("retention-{from}-{}", db::new_id()),

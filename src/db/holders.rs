@@ -132,6 +132,18 @@ pub fn identifiers(conn: &mut DbConn, holder_id: &str) -> StoreResult<Vec<Identi
         .load(conn)?)
 }
 
+/// The identifiers of several holders, by holder and position.
+pub fn identifiers_of(conn: &mut DbConn, holder_ids: &[String]) -> StoreResult<Vec<IdentifierRow>> {
+    Ok(holder_identifiers::table
+        .filter(holder_identifiers::holder_id.eq_any(holder_ids))
+        .order((
+            holder_identifiers::holder_id.asc(),
+            holder_identifiers::position.asc(),
+        ))
+        .select(IdentifierRow::as_select())
+        .load(conn)?)
+}
+
 pub fn licences_of(conn: &mut DbConn, holder_id: &str) -> StoreResult<Vec<LicenceRow>> {
     Ok(licences::table
         .filter(licences::holder_id.eq(holder_id))
@@ -211,8 +223,9 @@ pub fn take_licence(conn: &mut DbConn, id: &str) -> StoreResult<Option<LicenceRo
     })
 }
 
-/// The ids of a holder's licences that are in force on `day`, locked
-/// as `take_licence` locks them.
+/// A holder's licences that are not revoked and in force on `day`,
+/// share-locked on PostgreSQL: a revocation (`take_licence`) waits for the
+/// transaction that relies on them, and they wait for it.
 pub fn in_force(
     conn: &mut DbConn,
     holder_id: &str,
@@ -303,8 +316,8 @@ pub fn held(
     Ok(q.load(conn)?)
 }
 
-/// The holders whose latest link names them for these firearms, with
-/// every firearm they were ever linked to: what erasure asks about.
+/// Every holder record a link of this firearm ever named: whose erasure
+/// the firearm's erasure may complete.
 pub fn linked_holders(conn: &mut DbConn, firearm_id: &str) -> StoreResult<Vec<String>> {
     let rows: Vec<(Option<String>, Option<String>)> = holder_links::table
         .filter(holder_links::firearm_id.eq(firearm_id))

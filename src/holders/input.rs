@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::domain::firearm::parse_label;
-use crate::domain::holder::{parse_date, parse_date_of_birth};
+use crate::domain::holder::{identifier_key, parse_date, parse_date_of_birth};
 use crate::domain::{Category, CountryCode, HolderKind, IdentifierType, LicenceType};
 use crate::error::{checked, AppResult, Validator};
 use crate::input::{optional, parse_uuid};
@@ -84,18 +84,13 @@ impl CreateHolder {
             );
         }
         let mut identifiers = Vec::new();
+        let mut keys = std::collections::HashSet::new();
         for (i, id) in self.identifiers.iter().enumerate() {
             let field = format!("identifiers[{i}]");
             let t = v.check(&format!("{field}.type"), IdentifierType::parse(&id.id_type));
             let value = v.check(&format!("{field}.value"), parse_label(&id.value));
             if let (Some(t), Some(value)) = (t, value) {
-                let key = crate::domain::holder::identifier_key(&value);
-                if identifiers
-                    .iter()
-                    .any(|(t2, v2): &(IdentifierType, String)| {
-                        *t2 == t && crate::domain::holder::identifier_key(v2) == key
-                    })
-                {
+                if !keys.insert((t, identifier_key(&value))) {
                     v.push(&field, "is listed twice");
                 }
                 identifiers.push((t, value));

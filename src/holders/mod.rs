@@ -158,8 +158,8 @@ fn view_of(
     user: &AuthUser,
     tiers: &retention::Tiers,
     row: HolderRow,
+    ids: Vec<IdentifierRow>,
 ) -> AppResult<HolderView> {
-    let ids = db::holders::identifiers(conn, &row.id)?;
     let mut view = HolderView::new(row, ids);
     if view.erased_at.is_none()
         && !policy::reads_restricted_personal_data(user)
@@ -184,7 +184,8 @@ pub fn get(
         .into_iter()
         .map(|l| LicenceView::new(l, today))
         .collect::<AppResult<Vec<_>>>()?;
-    let mut view = view_of(conn, user, tiers, row)?;
+    let ids = db::holders::identifiers(conn, id)?;
+    let mut view = view_of(conn, user, tiers, row, ids)?;
     view.licences = Some(licences);
     Ok(view)
 }
@@ -199,11 +200,14 @@ pub enum Search {
 
 impl Search {
     pub fn parse(name: Option<&str>, identifier: Option<&str>) -> AppResult<Self> {
-        match (name.map(str::trim), identifier.map(str::trim)) {
-            (Some(n), None) if !name_words(n).is_empty() => Ok(Self::Name(name_words(n))),
-            (None, Some(i)) if !identifier_key(i).is_empty() => {
-                Ok(Self::Identifier(identifier_key(i)))
-            }
+        let what = match (name, identifier) {
+            (Some(n), None) => Some(Self::Name(name_words(n))),
+            (None, Some(i)) => Some(Self::Identifier(identifier_key(i))),
+            _ => None,
+        };
+        match what {
+            Some(Self::Name(words)) if !words.is_empty() => Ok(Self::Name(words)),
+            Some(Self::Identifier(key)) if !key.is_empty() => Ok(Self::Identifier(key)),
             _ => Err(AppError::field(
                 "name",
                 "give exactly one of `name` (a word or more of the name) or `identifier`",
@@ -223,6 +227,27 @@ pub fn search(
     limit: i64,
 ) -> AppResult<Vec<HolderView>> {
     policy::require(user, Action::ReadHolders)?;
+    let rows = matching(conn, what, after, limit)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut identifiers: HashMap<String, Vec<IdentifierRow>> = HashMap::new();
+    for i in db::holders::identifiers_of(conn, &ids)? {
+        identifiers.entry(i.holder_id.clone()).or_default().push(i);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let ids = identifiers.remove(&row.id).unwrap_or_default();
+            view_of(conn, user, tiers, row, ids)
+        })
+        .collect()
+}
+
+/// The holders a search finds, one page of them in id order.
+fn matching(
+    conn: &mut DbConn,
+    what: &Search,
+    after: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<HolderRow>> {
     let mut found = Vec::new();
     let mut cursor = after.map(str::to_string);
     loop {
@@ -252,7 +277,7 @@ pub fn search(
                     continue;
                 }
             }
-            found.push(view_of(conn, user, tiers, row)?);
+            found.push(row);
             if found.len() as i64 >= limit {
                 return Ok(found);
             }

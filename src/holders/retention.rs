@@ -31,10 +31,11 @@ pub enum Tier {
 }
 
 impl Tiers {
-    pub fn new(open_years: u32, restricted_years: u32) -> Self {
+    /// The periods the settings give, measured now.
+    pub fn of(settings: &crate::config::Settings) -> Self {
         Self {
-            open_years,
-            restricted_years,
+            open_years: settings.retention_open_years,
+            restricted_years: settings.retention_restricted_years,
             now: db::now(),
         }
     }
@@ -91,11 +92,12 @@ pub fn restrict_holder(view: &mut HolderView) {
     }
 }
 
-fn erase_holder_fields(h: &mut Holder) {
+/// Replaces a holder's personal fields with `marker`; agencies have none.
+fn mask_holder(h: &mut Holder, marker: &str) {
     if h.kind != HolderKind::Agency {
-        h.name = personal::ERASED.into();
+        h.name = marker.into();
         if h.reference.is_some() {
-            h.reference = Some(personal::ERASED.into());
+            h.reference = Some(marker.into());
         }
     }
 }
@@ -158,9 +160,9 @@ fn erase_firearm(
             );
         }
     }
-    erase_holder_fields(&mut firearm.owner);
+    mask_holder(&mut firearm.owner, personal::ERASED);
     if let Some(c) = firearm.custodian.as_mut() {
-        erase_holder_fields(c);
+        mask_holder(c, personal::ERASED);
     }
     firearm.personal_erased_at = Some(tiers.now);
     db::firearms::update_state(c, &firearm)?;
@@ -225,15 +227,6 @@ fn erase_holder_if_due(
     ))
 }
 
-fn restrict_holder_fields(h: &mut Holder) {
-    if h.kind != HolderKind::Agency {
-        h.name = personal::RESTRICTED.into();
-        if h.reference.is_some() {
-            h.reference = Some(personal::RESTRICTED.into());
-        }
-    }
-}
-
 /// The restricted tier for a firearm as read: hides the personal data of
 /// its holders and of its events' details from a reader who may not see
 /// it (anyone but tracers and auditors), once the tier has begun.
@@ -249,9 +242,9 @@ pub fn restrict_firearm(
     {
         return Ok(());
     }
-    restrict_holder_fields(&mut firearm.owner);
+    mask_holder(&mut firearm.owner, personal::RESTRICTED);
     if let Some(c) = firearm.custodian.as_mut() {
-        restrict_holder_fields(c);
+        mask_holder(c, personal::RESTRICTED);
     }
     for e in events {
         let mut details: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);

@@ -201,8 +201,7 @@ pub async fn history(
     caller.require_purpose(state.settings.require_purpose)?;
     let csv = wants_csv(&req);
     let reads = state.reads.clone();
-    let s = &state.settings;
-    let tiers = Tiers::new(s.retention_open_years, s.retention_restricted_years);
+    let tiers = Tiers::of(&state.settings);
     let (firearm, rows) = auth::run_as(&state.pool, caller, move |c, user| {
         let (mut firearm, mut rows) = events::history(c, user, &id)?;
         let mut events: Vec<_> = rows.iter().map(|(e, _)| e.clone()).collect();

@@ -58,9 +58,7 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let reads = state.reads.clone();
-    let s = &state.settings;
-    let tiers =
-        crate::holders::retention::Tiers::new(s.retention_open_years, s.retention_restricted_years);
+    let tiers = crate::holders::retention::Tiers::of(&state.settings);
     let row = auth::run_as(&state.pool, caller, move |c, user| {
         let mut row = firearms::get(c, user, &id)?;
         crate::holders::retention::restrict_firearm(c, user, &tiers, &mut row, &mut [])?;

@@ -17,11 +17,6 @@ use crate::holders::retention::Tiers;
 use crate::holders::{self, HolderView, Holding, Search};
 use crate::http::state::AppState;
 
-fn tiers(state: &AppState) -> Tiers {
-    let s = &state.settings;
-    Tiers::new(s.retention_open_years, s.retention_restricted_years)
-}
-
 /// Records a holder: a person or an organisation.
 #[utoipa::path(post, path = "/v1/holders", tag = "holders", request_body = CreateHolder,
     security(("bearer" = [])),
@@ -78,7 +73,7 @@ pub async fn search(
     let what = Search::parse(q.name.as_deref(), q.identifier.as_deref())?;
     let limit = page.limit;
     let reads = state.reads.clone();
-    let tiers = tiers(&state);
+    let tiers = Tiers::of(&state.settings);
     let rows = auth::run_as(&state.pool, caller, move |c, user| {
         let rows = holders::search(c, user, &tiers, &what, page.after.as_deref(), limit + 1)?;
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -105,7 +100,7 @@ pub async fn show(
     caller.require_purpose(state.settings.require_purpose)?;
     let id = parse_id(&id)?;
     let reads = state.reads.clone();
-    let tiers = tiers(&state);
+    let tiers = Tiers::of(&state.settings);
     let view = auth::run_as(&state.pool, caller, move |c, user| {
         let view = holders::get(c, user, &tiers, &id)?;
         let read = reads::entry(
