@@ -156,6 +156,14 @@ fn bad_holders_and_licences_are_refused_and_nothing_is_written() {
     id_type["identifiers"][0]["type"] = json!("tax_number");
     bad(id_type, "identifiers[0].type");
     bad(json!({"kind": "agency", "name": "X"}), "agency_id");
+    bad(
+        json!({"kind": "agency", "name": "X", "agency_id": uuid::Uuid::now_v7().to_string()}),
+        "agency_id",
+    );
+    let mut twice = person("A", "GHA-1");
+    twice["identifiers"] =
+        json!([{"type": "passport", "value": "P 1"}, {"type": "passport", "value": "p-1"}]);
+    bad(twice, "identifiers[1]");
     assert_eq!(sql_count(url, "SELECT COUNT(*) AS n FROM holders"), 0);
 
     let h = holder(&reg, person("Yaw Boateng", "GHA-1"));
@@ -274,6 +282,12 @@ fn ownership_transfers_to_holders_need_a_licence_in_force_that_covers_the_firear
         "{}",
         r.text
     );
+    // A registration names its holders in full (or its custodian by armoury).
+    let mut body = pistol("LIC-REG", &reg.agency);
+    body["custodian"] = json!({"holder_id": keeper});
+    let r = app.post("/v1/firearms", &reg.registrar, &body);
+    r.assert_problem(422, "validation_failed");
+    assert!(r.text.contains("custodian.holder_id"), "{}", r.text);
     // A holder named by id and in full at once is refused.
     let r = app.post(&format!("/v1/firearms/{gun}/events"), &reg.registrar,
         &json!({"type": "custody_transfer", "to": {"holder_id": keeper, "name": "X"}, "reason": "storage"}));
@@ -521,6 +535,19 @@ fn personal_data_is_restricted_then_erased_and_the_log_still_verifies() {
     assert_eq!(v.body["valid"], true, "{}", v.text);
     let entries = sql_count(url, "SELECT COUNT(*) AS n FROM audit_entries WHERE action IN ('personal_data.erased', 'holder.erased')");
     assert_eq!(entries, 2);
+
+    // An erased holder takes no new licence and no new firearm.
+    let r = app.post(
+        &format!("/v1/holders/{seller}/licences"),
+        &reg.registrar,
+        &json!({"number": "AFTER-1", "type": "possession", "categories": ["rifle"],
+            "valid_from": "2026-01-01", "valid_until": "2030-01-01", "issued_by": "GPS"}),
+    );
+    r.assert_problem(409, "holder_erased");
+    let other = firearm(&reg, "AFTER-1");
+    let r = transfer(&reg, &other, &seller, "2026-06-01T00:00:00Z");
+    r.assert_problem(422, "validation_failed");
+    assert!(r.text.contains("to.holder_id"), "{}", r.text);
 
     // Erased data changed afterwards is still found.
     sql(url, &format!("UPDATE firearm_events SET details = replace(details, 'repair', 'theft') WHERE firearm_id = '{gun}'"));
