@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    agencies, audit, auth, events, firearms, holders, ops, pagination, role_grants, stockpiles,
-    trace, trace_requests, users, Problem,
+    agencies, audit, auth, events, firearms, holders, ops, pagination, reports, role_grants,
+    stockpiles, trace, trace_requests, users, Problem,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,7 @@ use crate::http::{
         stockpiles::open, stockpiles::sightings, stockpiles::show_check, stockpiles::close,
         holders::create, holders::search, holders::show, holders::firearms,
         holders::add_licence, holders::revoke,
+        reports::statistics, reports::iti, reports::att, reports::sdg,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -68,6 +69,9 @@ use crate::http::{
         crate::stockpiles::checks::SightingsAnswer, crate::stockpiles::report::CheckReport,
         crate::stockpiles::report::ReportItem, crate::stockpiles::report::UnmatchedItem,
         crate::stockpiles::report::LostItem, crate::stockpiles::report::NotReported, crate::domain::SightingResult,
+        crate::reports::Statistics, crate::reports::FirearmFigures, crate::reports::EventFigures,
+        crate::reports::TraceFigures, crate::reports::ItiReport, crate::reports::Destroyed,
+        crate::reports::AttReport, crate::reports::AttRow, crate::reports::SdgReport,
     )),
     modifiers(&BearerAuth, &Problems),
     tags(
@@ -80,6 +84,7 @@ use crate::http::{
         (name = "tracing", description = "Tracing firearms from observed markings; requests between agencies (ITI)"),
         (name = "holders", description = "Holders, their licences, and what they hold"),
         (name = "stockpiles", description = "Armouries, what they hold, and stock checks against the records"),
+        (name = "reports", description = "Statistics and national reports (ITI, ATT, SDG 16.4.2)"),
     )
 )]
 pub struct ApiDoc;

@@ -40,6 +40,10 @@ pub enum Action {
     RecordHolders,
     /// Find and read holders, their licences and what they hold.
     ReadHolders,
+    /// Read the statistics of the caller's agency (auditors: of any).
+    ReadStatistics,
+    /// Read the national reports (ITI, ATT, SDG 16.4.2).
+    ReadReports,
 }
 
 impl Action {
@@ -60,6 +64,8 @@ impl Action {
             Self::ReadArmouries => &[Admin, Registrar, Tracer, Auditor],
             Self::RecordHolders => &[Registrar],
             Self::ReadHolders => &[Registrar, Tracer, Auditor],
+            Self::ReadStatistics => &[Admin, Registrar, Tracer, Auditor],
+            Self::ReadReports => &[Auditor],
         }
     }
 

@@ -58,3 +58,11 @@ pub fn page(conn: &mut DbConn, after: Option<&str>, limit: i64) -> StoreResult<V
     }
     Ok(q.load(conn)?)
 }
+
+/// The ids of a country's agencies.
+pub fn ids_in_country(conn: &mut DbConn, country: &str) -> StoreResult<Vec<String>> {
+    Ok(agencies::table
+        .filter(agencies::country.eq(country))
+        .select(agencies::id)
+        .load(conn)?)
+}

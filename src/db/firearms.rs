@@ -519,3 +519,13 @@ pub fn update_state(conn: &mut DbConn, firearm: &Firearm) -> StoreResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// When the firearm's registration happened: its first event's occurred_at.
+pub fn registered_at(conn: &mut DbConn, firearm_id: &str) -> StoreResult<Option<NaiveDateTime>> {
+    Ok(firearm_events::table
+        .filter(firearm_events::firearm_id.eq(firearm_id))
+        .filter(firearm_events::sequence.eq(1))
+        .select(firearm_events::occurred_at)
+        .first(conn)
+        .optional()?)
+}

@@ -5,6 +5,7 @@
 pub mod agencies;
 pub mod armouries;
 pub mod audit;
+pub mod counts;
 pub mod error;
 pub mod firearms;
 pub mod holders;

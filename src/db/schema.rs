@@ -146,6 +146,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        outcome -> Nullable<Text>,
     }
 }
 
@@ -367,6 +368,29 @@ diesel::joinable!(stock_check_expected -> firearms (firearm_id));
 diesel::joinable!(stock_check_sightings -> firearms (firearm_id));
 diesel::joinable!(firearm_identifiers -> firearms (firearm_id));
 diesel::joinable!(firearm_events -> firearms (firearm_id));
+diesel::table! {
+    event_counts (day, agency_id, event_type, category, partner, detail, slot) {
+        day -> Integer,
+        agency_id -> Text,
+        event_type -> Text,
+        category -> Text,
+        partner -> Text,
+        detail -> Text,
+        slot -> SmallInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    firearm_counts (agency_id, status, category, slot) {
+        agency_id -> Text,
+        status -> Text,
+        category -> Text,
+        slot -> SmallInt,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     holders,
     holder_identifiers,
@@ -392,4 +416,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_check_expected,
     stock_check_seen,
     stock_check_sightings,
+    event_counts,
+    firearm_counts,
 );

@@ -27,6 +27,8 @@ pub struct TraceRequestRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The response's outcome, for counting answers (docs/reports.md).
+    pub outcome: Option<String>,
 }
 
 /// Inserts a request; a taken reference answers `duplicate_reference` so

@@ -11,6 +11,7 @@ pub mod holder;
 pub mod lifecycle;
 pub mod net;
 pub mod personal;
+pub mod report;
 pub mod serial;
 pub mod text;
 pub mod trace;

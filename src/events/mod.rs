@@ -20,6 +20,7 @@ use crate::domain::lifecycle::transition;
 use crate::domain::{DestructionMethod, EventType, Firearm, Holder, LicenceCheck, Status};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::Recipient;
+use crate::reports::tally::Tally;
 use input::EventInput;
 
 /// Where and under which reference an event happened, and free notes:
@@ -230,6 +231,9 @@ pub(crate) fn write(
         let f = &applied.firearm;
         db::firearms::set_serial_identifier(c, &f.id, &f.serial)?;
     }
+    let mut tally = Tally::new();
+    tally.change(c, firearm, &applied.firearm, &event)?;
+    tally.write(c, &event.id)?;
     Ok((event, applied.firearm))
 }
 
@@ -266,6 +270,7 @@ pub(crate) fn write_many(
         events.push(event);
     }
     db::firearms::apply_changes(c, &changed, &events)?;
+    count_changes(c, firearms, &changed, &events)?;
     let links: Vec<_> = firearms
         .iter()
         .zip(changed.iter().zip(&events))
@@ -281,6 +286,21 @@ pub(crate) fn write_many(
         .collect();
     crate::audit::queue(c, &actor.audit_actor(), entries)?;
     Ok(events)
+}
+
+/// Adds the changes of one transaction to the report counts.
+fn count_changes(
+    c: &mut DbConn,
+    before: &[Firearm],
+    after: &[Firearm],
+    events: &[EventRow],
+) -> AppResult<()> {
+    let mut tally = Tally::new();
+    for ((was, now), e) in before.iter().zip(after).zip(events) {
+        tally.change(c, was, now, e)?;
+    }
+    let seed = events.first().map_or("", |e| e.id.as_str());
+    Ok(tally.write(c, seed)?)
 }
 
 /// The events that moved a firearm's responsibility, oldest first:
@@ -428,6 +448,7 @@ pub fn destroy(
 ) -> AppResult<(String, usize)> {
     db::write_tx(conn, |c| {
         let mut rows = take_for_destruction(c, actor, &batch.firearm_ids)?;
+        let before = rows.clone();
         let destruction_id = db::new_id();
         let now = db::now();
         let mut events = Vec::with_capacity(rows.len());
@@ -467,6 +488,7 @@ pub fn destroy(
             recorded_by_agency_id: actor.agency_id.clone(),
         };
         db::firearms::record_destruction(c, &record, &rows, &events)?;
+        count_changes(c, &before, &rows, &events)?;
         let mut entries: Vec<crate::audit::Entry> = rows
             .iter()
             .zip(&events)

@@ -3,6 +3,7 @@
 //! the file. The whole import is one transaction: in all-or-nothing mode a
 //! bad row anywhere rolls back the batches already written.
 
+use crate::reports::tally::Tally as Counts;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
@@ -139,6 +140,9 @@ struct Tally {
     rejected: usize,
     errors: Vec<RowError>,
     imported: Vec<ImportedRow>,
+    /// Written once at the end: the counts' rows are then held locked for
+    /// the commit only, not for the whole import.
+    counts: Counts,
 }
 
 impl Tally {
@@ -153,6 +157,7 @@ impl Tally {
             rejected: 0,
             errors: Vec::new(),
             imported: Vec::new(),
+            counts: Counts::new(),
         }
     }
 
@@ -252,6 +257,7 @@ impl Tally {
         if !writing {
             return Ok(());
         }
+        self.counts.registrations(&registrations(&good));
         let mut entries = Vec::new();
         for g in good {
             self.imported.push(ImportedRow {
@@ -277,7 +283,9 @@ impl Tally {
     }
 
     /// Records the import itself in the audit log and builds the report.
-    fn finish(self, c: &mut DbConn, actor: &Recorder) -> AppResult<ImportReport> {
+    fn finish(mut self, c: &mut DbConn, actor: &Recorder) -> AppResult<ImportReport> {
+        let counts = std::mem::take(&mut self.counts);
+        counts.write(c, self.imported.first().map_or("", |r| r.id.as_str()))?;
         let ids: Vec<&str> = self.imported.iter().map(|r| r.id.as_str()).collect();
         let entry = audit::Entry::new(
             "firearm.import",

@@ -271,6 +271,9 @@ pub fn register(
             resolve_custodian(c, actor, new, &mut HashMap::new())?.map_err(AppError::Validation)?;
         let Prepared { rows, audit } = prepare(actor, &new, Utc::now())?;
         db::firearms::insert(c, std::slice::from_ref(&rows))?;
+        let mut tally = crate::reports::tally::Tally::new();
+        tally.registrations(std::slice::from_ref(&rows));
+        tally.write(c, &rows.firearm.id)?;
         audit::queue(c, &actor.audit_actor(), audit)?;
         Ok(rows.firearm)
     });

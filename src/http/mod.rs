@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod observe;
 pub mod ops;
 pub mod pagination;
+pub mod reports;
 pub mod role_grants;
 pub mod spool;
 pub mod state;
@@ -101,6 +102,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .configure(stockpile_routes)
             .configure(holder_routes)
+            .route("/statistics", web::get().to(reports::statistics))
+            .route("/reports/iti", web::get().to(reports::iti))
+            .route("/reports/att", web::get().to(reports::att))
+            .route("/reports/sdg-16-4-2", web::get().to(reports::sdg))
             .route("/audit/entries", web::get().to(audit::entries))
             .route("/audit/head", web::get().to(audit::head))
             .route("/audit/checkpoint", web::get().to(audit::checkpoint))
@@ -116,7 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Armouries and stock checks (docs/stockpiles.md).
+/// Holders and licences (docs/holders.md).
 fn holder_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/holders", web::post().to(holders::create))
         .route("/holders", web::get().to(holders::search))

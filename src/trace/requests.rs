@@ -261,6 +261,7 @@ pub async fn create(
             version: 1,
             created_at: at,
             updated_at: at,
+            outcome: None,
         };
         // References are drawn at random; a clash draws again.
         for _ in 0..8 {
@@ -441,6 +442,7 @@ pub async fn respond(
             });
             row.status = RequestStatus::Answered.to_string();
             row.response = Some(response.to_string());
+            row.outcome = Some(outcome.to_string());
             row.responded_at = Some(now);
             row.responded_by = Some(user.id.clone());
             if row.acknowledged_at.is_none() {

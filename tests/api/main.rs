@@ -16,6 +16,7 @@ mod migrations;
 mod output;
 mod policy;
 mod reads;
+mod reports;
 mod service;
 mod stockpiles;
 mod structure;

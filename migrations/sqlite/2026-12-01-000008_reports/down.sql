@@ -1,0 +1,4 @@
+DROP INDEX trace_requests_created;
+ALTER TABLE trace_requests DROP COLUMN outcome;
+DROP TABLE firearm_counts;
+DROP TABLE event_counts;
