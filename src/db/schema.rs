@@ -382,6 +382,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_counts_monthly (month, agency_id, event_type, category, partner, detail, slot) {
+        month -> Integer,
+        agency_id -> Text,
+        event_type -> Text,
+        category -> Text,
+        partner -> Text,
+        detail -> Text,
+        slot -> SmallInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     firearm_counts (agency_id, status, category, slot) {
         agency_id -> Text,
         status -> Text,
@@ -417,5 +430,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_check_seen,
     stock_check_sightings,
     event_counts,
+    event_counts_monthly,
     firearm_counts,
 );

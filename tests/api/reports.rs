@@ -333,6 +333,27 @@ fn check_statistics(s: &Story) {
     assert_eq!(e["by_type"]["correction"], 1);
     assert_eq!(e["by_year"], json!({"2024": 2, "2025": 21}));
     assert_eq!(all["trace_requests"]["received"], 6);
+    // Periods that cut months: the days at the ends are counted by day.
+    let cut = get(
+        s,
+        &s.auditor,
+        "/v1/statistics?from=2025-01-10&to=2025-02-02",
+    );
+    assert_eq!(cut["events"]["total"], 9, "{}", cut["events"]);
+    let cut = get(
+        s,
+        &s.auditor,
+        "/v1/statistics?from=2025-01-11&to=2025-03-01",
+    );
+    let by_type = &cut["events"]["by_type"];
+    assert_eq!(
+        (&by_type["export"], &by_type["import"]),
+        (&json!(3), &json!(1))
+    );
+    assert_eq!(
+        (&by_type["registered"], &cut["events"]["total"]),
+        (&json!(0), &json!(4))
+    );
 
     // The police registrar sees the police's own figures.
     let own = get(
@@ -378,9 +399,15 @@ fn check_counts_match_records(s: &Story) {
         url,
         &format!(
             "CREATE TABLE recount_events AS SELECT * FROM event_counts WHERE 1 = 0; \
+             CREATE TABLE recount_monthly AS SELECT * FROM event_counts_monthly WHERE 1 = 0; \
              CREATE TABLE recount_firearms AS SELECT * FROM firearm_counts WHERE 1 = 0; {}",
             backfill
-                .replace("INSERT INTO event_counts", "INSERT INTO recount_events")
+                .replace(
+                    "INSERT INTO event_counts_monthly",
+                    "INSERT INTO recount_monthly"
+                )
+                .replace("FROM event_counts\n", "FROM recount_events\n")
+                .replace("INSERT INTO event_counts ", "INSERT INTO recount_events ")
                 .replace("INSERT INTO firearm_counts", "INSERT INTO recount_firearms")
         ),
     );
@@ -430,7 +457,7 @@ fn every_figure_of_every_report_follows_from_the_story() {
     check_counts_match_records(&s);
     // Every read above is on the record.
     wait_for_entries(&s.reg.app.database_url, "report.read", 12);
-    wait_for_entries(&s.reg.app.database_url, "statistics.read", 5);
+    wait_for_entries(&s.reg.app.database_url, "statistics.read", 7);
 }
 
 #[test]

@@ -22,6 +22,21 @@ CREATE TABLE event_counts (
     PRIMARY KEY (day, agency_id, event_type, category, partner, detail, slot)
 );
 
+-- The same counts by month (yyyymm): a report for a year reads twelve
+-- months instead of 365 days, and a period reads its whole months here
+-- and only the days at its two ends from event_counts.
+CREATE TABLE event_counts_monthly (
+    month INTEGER NOT NULL,
+    agency_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (month, agency_id, event_type, category, partner, detail, slot)
+);
+
 -- The firearms each agency is responsible for now, by status and category.
 CREATE TABLE firearm_counts (
     agency_id TEXT NOT NULL,
@@ -60,6 +75,11 @@ SELECT CAST(strftime('%Y%m%d', e.occurred_at) AS INTEGER),
 FROM firearm_events e
 JOIN firearms f ON f.id = e.firearm_id
 LEFT JOIN firearm_events r ON e.event_type = 'seized' AND r.firearm_id = e.firearm_id AND r.sequence = 1
+GROUP BY 1, 2, 3, 4, 5, 6;
+
+INSERT INTO event_counts_monthly (month, agency_id, event_type, category, partner, detail, slot, n)
+SELECT day / 100, agency_id, event_type, category, partner, detail, 0, SUM(n)
+FROM event_counts
 GROUP BY 1, 2, 3, 4, 5, 6;
 
 INSERT INTO firearm_counts (agency_id, status, category, slot, n)
