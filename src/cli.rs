@@ -41,6 +41,40 @@ pub enum Command {
     /// Personal data by the clock (docs/holders.md).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Print a national report (docs/reports.md), read on the record.
+    Report(ReportArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ReportKind {
+    /// International Tracing Instrument figures for a year.
+    Iti,
+    /// Arms Trade Treaty small arms and light weapons table for a year.
+    Att,
+    /// SDG indicator 16.4.2 over a period.
+    Sdg,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    pub kind: ReportKind,
+    /// The reporting year (iti, att).
+    #[arg(long)]
+    pub year: Option<String>,
+    /// exports or imports (att).
+    #[arg(long)]
+    pub direction: Option<String>,
+    /// First and last day, YYYY-MM-DD (sdg; by default all time).
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Count only the records of this country's agencies (ISO 3166-1 alpha-2).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// json or csv.
+    #[arg(long, default_value = "json")]
+    pub format: String,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +161,7 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Report(args) => report(&args, &settings),
     }
 }
 
@@ -150,11 +185,11 @@ fn verifier_key(arg: &str) -> Result<crate::audit::signing::NoteVerifier, String
 
 fn verify_export(args: &VerifyArgs) -> Result<(), String> {
     let verifier = verifier_key(&args.key)?;
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+    let (file, progress) = crate::progress::open(&args.file, "verify")?;
     let (size, root) =
         crate::audit::verify::verify_export(std::io::BufReader::new(file), &verifier)
             .map_err(|e| format!("INVALID: {e}"))?;
+    progress.finish();
     println!(
         "valid: {size} entries, root {root}, signed by {}",
         verifier.name
@@ -184,9 +219,8 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
         None => Format::from_path(&args.file)
             .ok_or("cannot tell the format from the file name; pass --format csv or ndjson")?,
     };
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
     let pool = open_database(settings)?;
+    let (file, progress) = crate::progress::open(&args.file, "import")?;
     actix_web::rt::System::new().block_on(async move {
         let key = args.username.to_ascii_lowercase();
         let user = crate::db::run(&pool, move |c| {
@@ -217,6 +251,7 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
         })
         .await
         .map_err(describe)?;
+        progress.finish();
         println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -226,6 +261,83 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+/// Reads a report as the operator at this workstation, on the record,
+/// and prints it.
+fn report(args: &ReportArgs, settings: &Settings) -> Result<(), String> {
+    use crate::reports::{self, input, render, Scope};
+    let csv = match args.format.as_str() {
+        "json" => false,
+        "csv" => true,
+        other => return Err(format!("--format must be json or csv, not {other}")),
+    };
+    let country = input::country(args.country.as_deref()).map_err(describe)?;
+    let scope = country.map_or(Scope::All, Scope::Country);
+    let name = match args.kind {
+        ReportKind::Iti => "iti",
+        ReportKind::Att => "att",
+        ReportKind::Sdg => "sdg-16-4-2",
+    };
+    let pool = open_database(settings)?;
+    let progress = crate::progress::Progress::new(&format!("report {name}"), 3, false);
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot reach the database: {e}"))?;
+    let c = &mut *conn;
+    progress.step("reading the counts");
+    let (body, detail) = match args.kind {
+        ReportKind::Iti => {
+            let year = input::year(args.year.as_deref()).map_err(describe)?;
+            let r = reports::iti(c, &scope, year).map_err(describe)?;
+            (
+                render_as(&r, csv, render::figures_csv)?,
+                serde_json::json!({"year": year.get()}),
+            )
+        }
+        ReportKind::Att => {
+            let year = input::year(args.year.as_deref()).map_err(describe)?;
+            let direction = input::direction(args.direction.as_deref()).map_err(describe)?;
+            let r = reports::att(c, &scope, year, direction).map_err(describe)?;
+            let detail = serde_json::json!({"year": year.get(), "direction": direction});
+            (render_as(&r, csv, render::att_csv)?, detail)
+        }
+        ReportKind::Sdg => {
+            let period =
+                input::period(args.from.as_deref(), args.to.as_deref()).map_err(describe)?;
+            let r = reports::sdg(c, &scope, period).map_err(describe)?;
+            let detail = serde_json::json!({"from": period.from, "to": period.to});
+            (render_as(&r, csv, render::figures_csv)?, detail)
+        }
+    };
+    progress.step("recording the read");
+    let mut detail = detail;
+    detail["report"] = serde_json::json!(name);
+    detail["country"] = serde_json::json!(scope.country());
+    detail["format"] = serde_json::json!(args.format);
+    let actor = crate::audit::AuditActor {
+        username: Some(whoami()),
+        request_id: format!("cli-{}", uuid::Uuid::now_v7()),
+        ..Default::default()
+    };
+    let entry = crate::audit::reads::entry("report.read", "reports", detail);
+    crate::db::write_tx(c, |c| crate::audit::queue(c, &actor, vec![entry])).map_err(describe)?;
+    progress.step("done");
+    progress.finish();
+    println!("{body}");
+    Ok(())
+}
+
+fn render_as<T: serde::Serialize>(
+    report: &T,
+    csv: bool,
+    as_csv: fn(&T) -> crate::error::AppResult<Vec<u8>>,
+) -> Result<String, String> {
+    if csv {
+        let bytes = as_csv(report).map_err(describe)?;
+        return Ok(String::from_utf8_lossy(&bytes).trim_end().to_string());
+    }
+    serde_json::to_string_pretty(report).map_err(|e| e.to_string())
 }
 
 fn read_password() -> Result<String, String> {

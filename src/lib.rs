@@ -15,6 +15,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod input;
 pub mod openapi;
+pub mod progress;
 pub mod reports;
 pub mod startup;
 pub mod stockpiles;
