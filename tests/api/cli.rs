@@ -225,6 +225,7 @@ fn every_subcommand_has_help() {
         &["serve", "--help"],
         &["migrate", "--help"],
         &["user", "create", "--help"],
+        &["report", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_registry"))
             .args(args)
@@ -263,6 +264,11 @@ fn import_registers_a_file_offline_with_the_same_rules() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(report["imported"], 3);
+    // Not on a terminal: progress comes as plain lines.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("import: started ("), "{progress}");
+    assert!(progress.contains("import: 100% ("), "{progress}");
+    assert!(progress.contains("import: done"), "{progress}");
     // Run again: every row is a duplicate, so nothing is written and it fails.
     let out = run(&["--username", "registrar"]);
     assert!(!out.status.success());
@@ -273,6 +279,71 @@ fn import_registers_a_file_offline_with_the_same_rules() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("registrar"));
     let listed = reg.app.get("/v1/firearms", &reg.registrar);
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(3));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_prints_a_national_report_on_the_record() {
+    let dir = temp_dir();
+    let reg = registry();
+    for serial in ["REP-1", "REP-2"] {
+        let id = reg.register(&pistol(serial, &reg.agency))["id"].clone();
+        let r = reg.app.post(
+            &format!("/v1/firearms/{}/events", id.as_str().expect("id")),
+            &reg.registrar,
+            &json!({"type": "export", "to_country": "TG", "licence_number": "E-1",
+                    "occurred_at": "2015-07-01T00:00:00Z"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let run = |args: &[&str]| {
+        registry_cmd(&dir, &reg.app.database_url)
+            .arg("report")
+            .args(args)
+            .output()
+            .expect("report")
+    };
+    let out = run(&["iti", "--year", "2015", "--format", "csv"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("figure,value\n"), "{stdout}");
+    assert!(stdout.contains("firearms_registered,2\n"), "{stdout}");
+    assert!(stdout.contains("exported,2\n"), "{stdout}");
+    assert!(stderr.contains("report iti: done"), "{stderr}");
+    let out = run(&["att", "--year", "2015", "--direction", "exports"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let att: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        att["rows"],
+        json!([{"group": "small_arms", "category": "revolvers_and_self_loading_pistols",
+                "partner_country": "TG", "items": 2}])
+    );
+    let out = run(&["sdg", "--from", "2015-01-01", "--to", "2015-12-31", "--format", "csv"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("seized_found_surrendered,0\n"));
+    // Bad parameters are refused, naming the parameter, and read nothing.
+    for bad in [
+        &["iti", "--year", "1899"][..],
+        &["att", "--year", "2015", "--direction", "sideways"],
+        &["sdg", "--from", "2016-01-01", "--to", "2015-01-01"],
+        &["iti", "--year", "2015", "--format", "xml"],
+    ] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            ["year", "direction", "from", "format"].iter().any(|f| stderr.contains(f)),
+            "{bad:?}: {stderr}"
+        );
+    }
+    wait_for_entries(&reg.app.database_url, "report.read", 3);
+    let readers = sql_count(
+        &reg.app.database_url,
+        "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'report.read' AND actor_username LIKE 'cli:%'",
+    );
+    assert_eq!(readers, 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
