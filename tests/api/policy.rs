@@ -361,7 +361,36 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
         ),
         ("verify", e("GET", p("/v1/audit/verify"), None, auditors)),
         ("export", e("GET", p("/v1/audit/export"), None, auditors)),
+        (
+            "statistics",
+            e(
+                "GET",
+                |w, s, _| {
+                    let agency = if s == Own { &w.own } else { &w.third };
+                    format!("/v1/statistics?agency_id={agency}")
+                },
+                None,
+                agency_figures,
+            ),
+        ),
+        (
+            "national reports",
+            e(
+                "GET",
+                |_, _, _| "/v1/reports/iti?year=2025".into(),
+                None,
+                auditors,
+            ),
+        ),
     ]
+}
+
+fn agency_figures(r: Role, s: Scope) -> u16 {
+    match (r, s) {
+        (SystemAdmin, _) => 403,
+        (Auditor, _) | (_, Own) => 200,
+        (_, Other) => 404,
+    }
 }
 
 fn managed(r: Role, s: Scope) -> u16 {
