@@ -280,7 +280,7 @@ fn report(args: &ReportArgs, settings: &Settings) -> Result<(), String> {
         ReportKind::Sdg => "sdg-16-4-2",
     };
     let pool = open_database(settings)?;
-    let progress = crate::progress::Progress::new(&format!("report {name}"), 3, false);
+    let progress = crate::progress::Progress::new(&format!("report {name}"), 2, false);
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot reach the database: {e}"))?;
@@ -322,7 +322,6 @@ fn report(args: &ReportArgs, settings: &Settings) -> Result<(), String> {
     };
     let entry = crate::audit::reads::entry("report.read", "reports", detail);
     crate::db::write_tx(c, |c| crate::audit::queue(c, &actor, vec![entry])).map_err(describe)?;
-    progress.step("done");
     progress.finish();
     println!("{body}");
     Ok(())

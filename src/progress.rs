@@ -66,14 +66,17 @@ impl Progress {
         }
     }
 
-    /// Moves to the next step with a message saying what it is.
+    /// Starts the next step of work counted in steps, saying what it is:
+    /// the line names it, so no percentage line follows.
     pub fn step(&self, what: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!("{}: {what}", self.label));
-        } else {
-            eprintln!("{}: {what}", self.label);
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("{}: {what}", self.label));
+                bar.set_position(done);
+            }
+            None => eprintln!("{}: {what} ({done} of {})", self.label, self.total),
         }
-        self.inc(1);
     }
 
     pub fn finish(&self) {
