@@ -314,14 +314,26 @@ fn report_prints_a_national_report_on_the_record() {
     assert!(stdout.contains("exported,2\n"), "{stdout}");
     assert!(stderr.contains("report iti: done"), "{stderr}");
     let out = run(&["att", "--year", "2015", "--direction", "exports"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let att: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(
         att["rows"],
         json!([{"group": "small_arms", "category": "revolvers_and_self_loading_pistols",
                 "partner_country": "TG", "items": 2}])
     );
-    let out = run(&["sdg", "--from", "2015-01-01", "--to", "2015-12-31", "--format", "csv"]);
+    let out = run(&[
+        "sdg",
+        "--from",
+        "2015-01-01",
+        "--to",
+        "2015-12-31",
+        "--format",
+        "csv",
+    ]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("seized_found_surrendered,0\n"));
     // Bad parameters are refused, naming the parameter, and read nothing.
     for bad in [
@@ -334,7 +346,9 @@ fn report_prints_a_national_report_on_the_record() {
         assert!(!out.status.success(), "{bad:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            ["year", "direction", "from", "format"].iter().any(|f| stderr.contains(f)),
+            ["year", "direction", "from", "format"]
+                .iter()
+                .any(|f| stderr.contains(f)),
             "{bad:?}: {stderr}"
         );
     }
