@@ -128,18 +128,19 @@ impl Tally {
         Ok(())
     }
 
-    /// Adds the deltas to the counts, in key order. The slot is drawn from
-    /// the transaction's first event, random enough to spread writers.
+    /// Adds the deltas to the counts, in key order. The slot is the last
+    /// hex digit of the transaction's first id (random in a UUIDv7).
     pub fn write(self, c: &mut DbConn, seed: &str) -> StoreResult<()> {
         let events: Vec<_> = self.events.into_iter().filter(|(_, n)| *n != 0).collect();
         let firearms: Vec<_> = self.firearms.into_iter().filter(|(_, n)| *n != 0).collect();
         if events.is_empty() && firearms.is_empty() {
             return Ok(());
         }
-        let slot = seed.bytes().last().map_or(0, |b| i16::from(b % SLOTS));
+        let digit = seed.chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
+        let slot = i16::try_from(digit % SLOTS).unwrap_or(0);
         counts::add(c, &events, &firearms, slot)
     }
 }
 
 /// Rows a busy key is spread over on PostgreSQL.
-const SLOTS: u8 = 4;
+const SLOTS: u32 = 8;
