@@ -136,7 +136,11 @@ impl Tally {
         if events.is_empty() && firearms.is_empty() {
             return Ok(());
         }
-        let digit = seed.chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
+        let digit = seed
+            .chars()
+            .last()
+            .and_then(|c| c.to_digit(16))
+            .unwrap_or(0);
         let slot = i16::try_from(digit % SLOTS).unwrap_or(0);
         counts::add(c, &events, &firearms, slot)
     }

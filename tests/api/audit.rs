@@ -574,6 +574,9 @@ fn an_export_verifies_offline_and_a_tampered_one_does_not() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("verify: started ("), "{progress}");
+    assert!(progress.contains("verify: done"), "{progress}");
     // One byte changed in one entry.
     let tampered = dir.join("tampered.ndjson");
     std::fs::write(
