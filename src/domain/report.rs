@@ -52,6 +52,16 @@ pub struct Period {
     pub to: NaiveDate,
 }
 
+/// A day of a period: a date from 1900 to 9999, the years records and
+/// the counts' day numbers can hold.
+fn parse_day(raw: &str) -> Result<NaiveDate, String> {
+    let day = parse_date(raw)?;
+    if !(1900..=9999).contains(&day.year()) {
+        return Err("must be a day between 1900-01-01 and 9999-12-31".into());
+    }
+    Ok(day)
+}
+
 /// The first day any period may start on.
 pub fn first_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()
@@ -66,7 +76,7 @@ impl Period {
         today: NaiveDate,
     ) -> Result<Self, Vec<(&'static str, String)>> {
         let mut errors = Vec::new();
-        let mut date = |field, raw: Option<&str>, default| match raw.map(parse_date) {
+        let mut date = |field, raw: Option<&str>, default| match raw.map(parse_day) {
             None => Some(default),
             Some(Ok(d)) => Some(d),
             Some(Err(e)) => {
@@ -179,6 +189,15 @@ mod tests {
         }
         assert_eq!(AttCategory::of(Category::Shotgun).group(), "small_arms");
         assert_eq!(AttCategory::of(Category::Mortar).group(), "light_weapons");
+    }
+
+    #[test]
+    fn a_period_stays_within_the_years_counts_can_hold() {
+        for raw in ["1899-12-31", "10000-01-01", "262143-12-31"] {
+            assert!(Period::parse(Some(raw), None, today()).is_err(), "{raw}");
+            assert!(Period::parse(None, Some(raw), today()).is_err(), "{raw}");
+        }
+        assert!(Period::parse(None, Some("9999-12-31"), today()).is_ok());
     }
 
     #[test]

@@ -529,6 +529,18 @@ fn bad_report_requests_are_refused_and_reads_are_kept_to_their_agency() {
         "validation_failed",
         Some("from"),
     );
+    refused(
+        "/v1/statistics?from=1899-12-31",
+        422,
+        "validation_failed",
+        Some("from"),
+    );
+    refused(
+        "/v1/reports/sdg-16-4-2?to=262143-12-31",
+        422,
+        "validation_failed",
+        Some("to"),
+    );
     let ghost = uuid::Uuid::now_v7();
     refused(
         &format!("/v1/statistics?agency_id={ghost}"),
