@@ -326,6 +326,15 @@ def run_pgbench(args, reg, workload, conns, ids):
     return tps, lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
 
 
+def counts(event_type, aid):
+    """The report counts an event adds to on SQLite: its day's and its month's."""
+    return "".join(
+        f"INSERT INTO {table} VALUES (CAST(strftime('{fmt}', 'now') AS INTEGER), '{aid}', '{event_type}', "
+        f"'assault_rifle', '', '', 0, 1) ON CONFLICT ({period}, agency_id, event_type, category, partner, detail, slot) "
+        f"DO UPDATE SET n = n + 1;"
+        for table, period, fmt in [("event_counts", "day", "%Y%m%d"), ("event_counts_monthly", "month", "%Y%m")])
+
+
 def sqlite_statements(workload, ids, row, k):
     """One transaction of the workload, as the service runs it, with values."""
     uid, tid, aid = ids["uid"], ids["tid"], ids["aid"]
@@ -342,19 +351,24 @@ def sqlite_statements(workload, ids, row, k):
         return (user + "BEGIN IMMEDIATE;" + f"SELECT * FROM agencies WHERE id = {q(aid)};" +
                 f"INSERT INTO firearms VALUES ({q(new)}, 'assault_rifle', 'Izhmash', 'izhmash', 'AKM', '7.62x39mm', 'RU', 1978, "
                 f"{q(s)}, {q(normalize(s))}, '[]', '[]', 'active', '{{\"kind\":\"agency\"}}', NULL, {q(aid)}, NULL, 1, "
-                f"datetime('now'), datetime('now'));" +
+                f"datetime('now'), datetime('now'), NULL, NULL);" +
                 f"INSERT INTO firearm_identifiers VALUES ({q(new)}, 0, 'serial', 'serial', {q(s)}, {q(normalize(s))}, "
                 f"{q(normalize(s).translate(LOOKALIKE))});" +
                 f"INSERT INTO firearm_events VALUES ({q(str(uuid.uuid4()))}, {q(new)}, 1, 'registered', datetime('now'), "
-                f"datetime('now'), {q(uid)}, 'bench', {q(aid)}, '{{}}', NULL, NULL, NULL);" + audit("firearm.registered", uid) + "COMMIT;")
+                f"datetime('now'), {q(uid)}, 'bench', {q(aid)}, '{{}}', NULL, NULL, NULL, NULL, NULL);" +
+                counts("registered", aid) +
+                f"INSERT INTO firearm_counts VALUES ({q(aid)}, 'active', 'assault_rifle', 0, 1) "
+                f"ON CONFLICT (agency_id, status, category, slot) DO UPDATE SET n = n + 1;" +
+                audit("firearm.registered", uid) + "COMMIT;")
     if workload == "custody":
         return (user + "BEGIN IMMEDIATE;" + f"SELECT * FROM firearms WHERE id = {q(fid)};" +
                 f"UPDATE firearms SET custodian = '{{\"kind\":\"dealer\",\"name\":\"SQ dealer\",\"reference\":null,"
                 f"\"country\":null,\"agency_id\":null}}', version = version + 1, "
                 f"updated_at = datetime('now') WHERE id = {q(fid)};" +
                 f"INSERT INTO firearm_events SELECT {q(str(uuid.uuid4()))}, id, version, 'custody_transfer', datetime('now'), "
-                f"datetime('now'), {q(uid)}, 'bench', {q(aid)}, '{{}}', NULL, NULL, NULL FROM firearms WHERE id = {q(fid)};" +
-                audit("firearm.custody_transfer", uid) + "COMMIT;")
+                f"datetime('now'), {q(uid)}, 'bench', {q(aid)}, '{{}}', NULL, NULL, NULL, NULL, NULL "
+                f"FROM firearms WHERE id = {q(fid)};" +
+                counts("custody_transfer", aid) + audit("firearm.custody_transfer", uid) + "COMMIT;")
     if workload == "history":
         return (user + f"SELECT * FROM firearms WHERE id = {q(fid)};" +
                 f"SELECT e.*, a.seq FROM firearm_events e LEFT JOIN audit_entries a ON a.event_id = e.id "
