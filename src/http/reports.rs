@@ -21,6 +21,7 @@ async fn answer<T, F>(
     state: &AppState,
     req: &HttpRequest,
     caller: Caller,
+    action: &'static str,
     mut detail: Value,
     read: F,
     csv: fn(&T) -> AppResult<Vec<u8>>,
@@ -36,11 +37,6 @@ where
         let (figures, scope) = read(c, user)?;
         detail["agency_id"] = json!(scope.agency_id());
         detail["country"] = json!(scope.country());
-        let action = if detail["report"] == "statistics" {
-            "statistics.read"
-        } else {
-            "report.read"
-        };
         reads.record(
             c,
             &user.audit_actor(),
@@ -92,7 +88,17 @@ pub async fn statistics(
         let scope = reports::statistics_scope(c, user, agency_id)?;
         Ok((reports::statistics(c, &scope, period)?, scope))
     };
-    answer(&state, &req, caller, detail, read, render::figures_csv).await
+    let action = "statistics.read";
+    answer(
+        &state,
+        &req,
+        caller,
+        action,
+        detail,
+        read,
+        render::figures_csv,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -131,7 +137,16 @@ pub async fn iti(
         let scope = reports::report_scope(user, country)?;
         Ok((reports::iti(c, &scope, year)?, scope))
     };
-    answer(&state, &req, caller, detail, read, render::figures_csv).await
+    answer(
+        &state,
+        &req,
+        caller,
+        "report.read",
+        detail,
+        read,
+        render::figures_csv,
+    )
+    .await
 }
 
 /// The Arms Trade Treaty annual report's small arms and light weapons
@@ -158,7 +173,16 @@ pub async fn att(
         let scope = reports::report_scope(user, country)?;
         Ok((reports::att(c, &scope, year, direction)?, scope))
     };
-    answer(&state, &req, caller, detail, read, render::att_csv).await
+    answer(
+        &state,
+        &req,
+        caller,
+        "report.read",
+        detail,
+        read,
+        render::att_csv,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -195,5 +219,14 @@ pub async fn sdg(
         let scope = reports::report_scope(user, country)?;
         Ok((reports::sdg(c, &scope, period)?, scope))
     };
-    answer(&state, &req, caller, detail, read, render::figures_csv).await
+    answer(
+        &state,
+        &req,
+        caller,
+        "report.read",
+        detail,
+        read,
+        render::figures_csv,
+    )
+    .await
 }

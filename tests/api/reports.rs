@@ -541,6 +541,7 @@ fn bad_report_requests_are_refused_and_reads_are_kept_to_their_agency() {
         "validation_failed",
         Some("to"),
     );
+    refused("/v1/statistics?agency_id=police", 404, "not_found", None);
     let ghost = uuid::Uuid::now_v7();
     refused(
         &format!("/v1/statistics?agency_id={ghost}"),
