@@ -400,6 +400,18 @@ def run_sqlite3(args, reg, workload, rows, ids):
     return n / (time.time() - started), None, None
 
 
+def scratch_db(pg_url, prefix):
+    """A fresh PostgreSQL database for one run: (name, url)."""
+    name = f"{prefix}_{os.getpid()}"
+    drop_db(pg_url, name)
+    subprocess.run(["psql", pg_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return name, pg_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_db(pg_url, name):
+    subprocess.run(["psql", pg_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+
+
 def free_port():
     """A port nothing listens on, so that two runs on one machine never meet."""
     import socket

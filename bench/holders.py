@@ -3,7 +3,7 @@
 import argparse, os, random, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Registry, agency_with_users, free_port, log, machine, run, seed  # noqa: E402
+from harness import drop_db, scratch_db, Registry, agency_with_users, free_port, log, machine, run, seed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -60,10 +60,7 @@ def pgbench(reg, script, seconds, defines):
 
 
 def bench(args, work):
-    name = f"registry_holders_{os.getpid()}"
-    url = args.pg_url.rsplit("/", 1)[0] + f"/{name}"
-    subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
-    subprocess.run(["psql", args.pg_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    name, url = scratch_db(args.pg_url, "registry_holders")
     reg = Registry(args, "postgres", url, free_port(), work)
     api = reg.start()
     try:
@@ -95,7 +92,7 @@ def bench(args, work):
         return figures
     finally:
         reg.stop()
-        subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        drop_db(args.pg_url, name)
 
 
 def main():

@@ -3,7 +3,7 @@
 import argparse, os, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PASSWORD, Registry, agency_with_users, free_port, log, machine  # noqa: E402
+from harness import drop_db, scratch_db, PASSWORD, Registry, agency_with_users, free_port, log, machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATEGORIES = ["revolver", "self_loading_pistol", "rifle", "carbine", "shotgun", "sub_machine_gun", "assault_rifle",
@@ -118,10 +118,7 @@ def csv_call(api, token, path):
 
 
 def bench(args, work):
-    name = f"registry_reports_{os.getpid()}"
-    url = args.pg_url.rsplit("/", 1)[0] + f"/{name}"
-    subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
-    subprocess.run(["psql", args.pg_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    name, url = scratch_db(args.pg_url, "registry_reports")
     reg = Registry(args, "postgres", url, free_port(), work)
     api = reg.start()
     try:
@@ -171,7 +168,7 @@ def bench(args, work):
     finally:
         reg.stop()
         if not args.keep:
-            subprocess.run(["psql", args.pg_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+            drop_db(args.pg_url, name)
 
 
 def main():
