@@ -65,8 +65,10 @@ macro_rules! upsert_event {
     }};
 }
 
-/// Adds each delta to its key's count, in the order given (callers sort,
-/// so two transactions take the rows in one order and never deadlock).
+/// Adds each delta to its key's count. Every transaction takes the rows in
+/// one order, so two never deadlock: the daily rows in the order given
+/// (callers sort), then the monthly rows sorted (several days share one),
+/// then the firearms' rows in the order given.
 /// On PostgreSQL the rows of one key are spread over slots: `slot` picks
 /// one, so concurrent writers of a busy key rarely wait for each other.
 /// SQLite has one writer at a time and keeps one row a key.
@@ -80,9 +82,17 @@ pub fn add(
         DbConn::Pg(_) => slot,
         DbConn::Sqlite(_) => 0,
     };
+    let mut months: std::collections::BTreeMap<EventKey, i64> = Default::default();
     for (k, n) in events {
         upsert_event!(conn, ec, day, k.day, k, *n, slot);
-        upsert_event!(conn, ecm, month, k.day / 100, k, *n, slot);
+        let month = EventKey {
+            day: k.day / 100,
+            ..k.clone()
+        };
+        *months.entry(month).or_default() += n;
+    }
+    for (k, n) in months.iter().filter(|(_, n)| **n != 0) {
+        upsert_event!(conn, ecm, month, k.day, k, *n, slot);
     }
     for (k, n) in firearms {
         let row = (
