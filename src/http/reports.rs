@@ -10,6 +10,7 @@ use super::wants_csv;
 use crate::audit::reads;
 use crate::auth::{self, Caller};
 use crate::db::DbConn;
+use crate::domain::CountryCode;
 use crate::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::reports::input::{country, direction, period, year};
@@ -101,6 +102,27 @@ pub async fn statistics(
     .await
 }
 
+/// A national report: auditors only, scoped to `country` when given, its
+/// read recorded as `report.read`.
+async fn national<T, F>(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: Caller,
+    (detail, country): (Value, Option<CountryCode>),
+    report: F,
+    csv: fn(&T) -> AppResult<Vec<u8>>,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConn, &Scope) -> AppResult<T> + Send + 'static,
+{
+    let read = move |c: &mut DbConn, user: &crate::auth::AuthUser| {
+        let scope = reports::report_scope(user, country)?;
+        Ok((report(c, &scope)?, scope))
+    };
+    answer(state, req, caller, "report.read", detail, read, csv).await
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
@@ -133,17 +155,13 @@ pub async fn iti(
     }
     let (year, country) = (year(q.year.as_deref())?, country(q.country.as_deref())?);
     let detail = json!({"report": "iti", "year": year.get()});
-    let read = move |c: &mut DbConn, user: &crate::auth::AuthUser| {
-        let scope = reports::report_scope(user, country)?;
-        Ok((reports::iti(c, &scope, year)?, scope))
-    };
-    answer(
+    let report = move |c: &mut DbConn, scope: &Scope| reports::iti(c, scope, year);
+    national(
         &state,
         &req,
         caller,
-        "report.read",
-        detail,
-        read,
+        (detail, country),
+        report,
         render::figures_csv,
     )
     .await
@@ -169,17 +187,13 @@ pub async fn att(
         direction(q.direction.as_deref())?,
     );
     let detail = json!({"report": "att", "year": year.get(), "direction": direction});
-    let read = move |c: &mut DbConn, user: &crate::auth::AuthUser| {
-        let scope = reports::report_scope(user, country)?;
-        Ok((reports::att(c, &scope, year, direction)?, scope))
-    };
-    answer(
+    let report = move |c: &mut DbConn, scope: &Scope| reports::att(c, scope, year, direction);
+    national(
         &state,
         &req,
         caller,
-        "report.read",
-        detail,
-        read,
+        (detail, country),
+        report,
         render::att_csv,
     )
     .await
@@ -215,17 +229,13 @@ pub async fn sdg(
         country(q.country.as_deref())?,
     );
     let detail = json!({"report": "sdg-16-4-2", "from": period.from, "to": period.to});
-    let read = move |c: &mut DbConn, user: &crate::auth::AuthUser| {
-        let scope = reports::report_scope(user, country)?;
-        Ok((reports::sdg(c, &scope, period)?, scope))
-    };
-    answer(
+    let report = move |c: &mut DbConn, scope: &Scope| reports::sdg(c, scope, period);
+    national(
         &state,
         &req,
         caller,
-        "report.read",
-        detail,
-        read,
+        (detail, country),
+        report,
         render::figures_csv,
     )
     .await
