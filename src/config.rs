@@ -56,6 +56,28 @@ pub struct Settings {
     /// Years after destruction until erasure
     /// (`REGISTRY_RETENTION_RESTRICTED_YEARS`, 30).
     pub retention_restricted_years: u32,
+    /// Where and for how long webhook messages are delivered.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks behave on this node (docs/webhooks.md).
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    /// Allow `http://` and loopback or private destinations
+    /// (`REGISTRY_WEBHOOK_ALLOW_PRIVATE`): tests and closed networks.
+    pub allow_private: bool,
+    /// How long a message is retried before it is given up on
+    /// (`REGISTRY_WEBHOOK_RETRY_HOURS`, 72).
+    pub retry_for: chrono::Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retry_for: chrono::Duration::hours(72),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +157,14 @@ impl Settings {
             retention_open_years: parse_var("REGISTRY_RETENTION_OPEN_YEARS")?.unwrap_or(10),
             retention_restricted_years: parse_var("REGISTRY_RETENTION_RESTRICTED_YEARS")?
                 .unwrap_or(30),
+            webhooks: WebhookSettings {
+                allow_private: parse_var("REGISTRY_WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(false),
+                retry_for: chrono::Duration::hours(
+                    parse_var::<u32>("REGISTRY_WEBHOOK_RETRY_HOURS")?
+                        .unwrap_or(72)
+                        .into(),
+                ),
+            },
         })
     }
 }

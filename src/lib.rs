@@ -22,3 +22,4 @@ pub mod stockpiles;
 pub mod telemetry;
 pub mod tls;
 pub mod trace;
+pub mod webhooks;

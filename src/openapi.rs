@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::{
     agencies, audit, auth, events, firearms, holders, ops, pagination, reports, role_grants,
-    stockpiles, trace, trace_requests, users, Problem,
+    stockpiles, trace, trace_requests, users, webhooks, Problem,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +35,8 @@ use crate::http::{
         holders::create, holders::search, holders::show, holders::firearms,
         holders::add_licence, holders::revoke,
         reports::statistics, reports::iti, reports::att, reports::sdg,
+        webhooks::create, webhooks::list, webhooks::show, webhooks::rotate_secret,
+        webhooks::disable, webhooks::enable, webhooks::deliveries, webhooks::replay,
     ),
     components(schemas(
         Problem, crate::error::FieldError,
@@ -72,6 +74,9 @@ use crate::http::{
         crate::reports::Statistics, crate::reports::FirearmFigures, crate::reports::EventFigures,
         crate::reports::TraceFigures, crate::reports::ItiReport, crate::reports::Destroyed,
         crate::reports::AttReport, crate::reports::AttRow, crate::reports::SdgReport,
+        crate::webhooks::CreateWebhook, crate::webhooks::WebhookView, crate::webhooks::DeliveryView,
+        crate::webhooks::AttemptView, pagination::Page<crate::webhooks::WebhookView>,
+        pagination::Page<crate::webhooks::DeliveryView>,
     )),
     modifiers(&BearerAuth, &Problems),
     tags(
@@ -85,6 +90,7 @@ use crate::http::{
         (name = "holders", description = "Holders, their licences, and what they hold"),
         (name = "stockpiles", description = "Armouries, what they hold, and stock checks against the records"),
         (name = "reports", description = "Statistics and national reports (ITI, ATT, SDG 16.4.2)"),
+        (name = "webhooks", description = "Signed deliveries to an agency's own systems when something happens"),
     )
 )]
 pub struct ApiDoc;

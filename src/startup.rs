@@ -130,6 +130,9 @@ impl Application {
             login_attempts: chrono::Duration::days(1),
         };
         crate::housekeeping::spawn(pool.clone(), keep, settings.clone(), stop_sequencer.clone())?;
+        let node = crate::webhooks::node_name(&settings.data_dir)?;
+        crate::webhooks::deliver::Deliverer::new(pool.clone(), settings.webhooks, node)
+            .spawn(stop_sequencer.clone())?;
         let (reads, reads_writer) = ReadLog::start(
             pool.clone(),
             audit.clone(),

@@ -162,6 +162,29 @@ pub fn agency(r: &AgencyRow) -> Value {
     })
 }
 
+/// A webhook subscription's state as admins set it. The secrets are
+/// digested: one swapped in the database is found, and the log never
+/// holds it. The delivery threads' bookkeeping (failures, `failing`) is
+/// left out: it changes with every attempt and vouches for nothing.
+pub fn webhook(r: &crate::db::webhooks::WebhookRow) -> Value {
+    use sha2::Digest;
+    let digest = |s: &str| hex::encode(sha2::Sha256::digest(s.as_bytes()));
+    json!({
+        "id": r.id,
+        "agency_id": r.agency_id,
+        "url": r.url,
+        "events": r.events,
+        "secret_sha256": digest(&r.secret),
+        "previous_secret_sha256": r.previous_secret.as_deref().map(digest),
+        "previous_secret_until": r.previous_secret_until.as_ref().map(time),
+        "disabled": r.status == "disabled",
+        "version": r.version,
+        "created_by": r.created_by,
+        "created_at": time(&r.created_at),
+        "updated_at": time(&r.updated_at),
+    })
+}
+
 /// A user's state, password hash included (replacing it in the database is
 /// taking over the account); the last login time is not state. The
 /// password-change fields appear once they leave their defaults, so the

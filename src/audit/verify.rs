@@ -83,6 +83,7 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
             db::role_grants::find(conn, id)?.map(|r| content::digest(&content::role_grant(&r)))
         }
         "armoury" => db::armouries::find(conn, id)?.map(|r| content::digest(&content::armoury(&r))),
+        "webhook" => db::webhooks::find(conn, id)?.map(|r| content::digest(&content::webhook(&r))),
         "holder" => match db::holders::find(conn, id)? {
             Some(r) => {
                 let ids = db::holders::identifiers(conn, id)?;

@@ -44,6 +44,9 @@ pub enum Action {
     ReadStatistics,
     /// Read the national reports (ITI, ATT, SDG 16.4.2).
     ReadReports,
+    /// Subscribe the caller's agency's systems to webhooks, and manage
+    /// and read their deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
@@ -58,7 +61,7 @@ impl Action {
             Self::Trace => &[Tracer, Auditor],
             Self::ExchangeTraceRequests => &[Tracer],
             Self::ReadTraceRequests => &[Tracer, Auditor],
-            Self::ReadNotifications => &[Tracer, Registrar],
+            Self::ReadNotifications => &[Admin, Tracer, Registrar],
             Self::ReadAudit => &[Auditor],
             Self::ManageArmouries => &[Admin, Registrar],
             Self::ReadArmouries => &[Admin, Registrar, Tracer, Auditor],
@@ -66,6 +69,7 @@ impl Action {
             Self::ReadHolders => &[Registrar, Tracer, Auditor],
             Self::ReadStatistics => &[Admin, Registrar, Tracer, Auditor],
             Self::ReadReports => &[Auditor],
+            Self::ManageWebhooks => &[Admin],
         }
     }
 
@@ -88,6 +92,7 @@ impl Action {
                 | Self::ReadNotifications
                 | Self::ManageArmouries
                 | Self::RecordHolders
+                | Self::ManageWebhooks
         )
     }
 }

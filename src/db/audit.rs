@@ -194,7 +194,7 @@ pub fn integrated(conn: &mut DbConn, after: Option<i64>, limit: i64) -> StoreRes
 /// The tables whose every row an audit entry must account for, with the
 /// entry's link to a row: the history event it records, or the subject
 /// kind whose state it vouches for.
-pub const ACCOUNTED: [(&str, Link); 10] = [
+pub const ACCOUNTED: [(&str, Link); 11] = [
     ("firearm_events", Link::Event),
     ("firearms", Link::Subject("firearm")),
     ("users", Link::Subject("user")),
@@ -205,6 +205,7 @@ pub const ACCOUNTED: [(&str, Link); 10] = [
     ("stock_checks", Link::Subject("stock_check")),
     ("holders", Link::Subject("holder")),
     ("licences", Link::Subject("licence")),
+    ("webhooks", Link::Subject("webhook")),
 ];
 
 #[derive(Debug, Clone, Copy)]

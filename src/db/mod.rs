@@ -17,6 +17,7 @@ pub mod schema;
 pub mod trace;
 pub mod trace_requests;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;

@@ -10,7 +10,7 @@ use super::DbConn;
 pub struct NotificationRow {
     pub id: String,
     pub agency_id: String,
-    pub firearm_id: String,
+    pub firearm_id: Option<String>,
     pub kind: String,
     pub traced_by_user_id: String,
     pub traced_by_username: String,

@@ -115,7 +115,7 @@ diesel::table! {
     notifications (id) {
         id -> Text,
         agency_id -> Text,
-        firearm_id -> Text,
+        firearm_id -> Nullable<Text>,
         kind -> Text,
         traced_by_user_id -> Text,
         traced_by_username -> Text,
@@ -404,7 +404,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        agency_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        status -> Text,
+        failures -> Integer,
+        blocked_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_messages (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        message_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_messages -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_messages (message_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    webhooks,
+    webhook_messages,
+    webhook_attempts,
     holders,
     holder_identifiers,
     holder_name_words,

@@ -16,6 +16,7 @@ pub mod serial;
 pub mod text;
 pub mod trace;
 pub mod user;
+pub mod webhook;
 
 pub use agency::{AgencyKind, AgencyName};
 pub use armoury::{ArmouryKind, CheckStatus, MissingAction, SightingResult};

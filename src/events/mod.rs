@@ -21,6 +21,7 @@ use crate::domain::{DestructionMethod, EventType, Firearm, Holder, LicenceCheck,
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::Recipient;
 use crate::reports::tally::Tally;
+use crate::webhooks::Outbox;
 use input::EventInput;
 
 /// Where and under which reference an event happened, and free notes:
@@ -234,6 +235,9 @@ pub(crate) fn write(
     let mut tally = Tally::new();
     tally.change(c, firearm, &applied.firearm, &event)?;
     tally.write(c, &event.id)?;
+    let mut outbox = Outbox::new();
+    outbox.firearm_change(firearm, &applied.firearm, &event);
+    outbox.write(c)?;
     Ok((event, applied.firearm))
 }
 
@@ -288,7 +292,8 @@ pub(crate) fn write_many(
     Ok(events)
 }
 
-/// Adds the changes of one transaction to the report counts.
+/// Adds the changes of one transaction to the report counts, and queues
+/// what they tell webhook subscribers.
 fn count_changes(
     c: &mut DbConn,
     before: &[Firearm],
@@ -296,11 +301,14 @@ fn count_changes(
     events: &[EventRow],
 ) -> AppResult<()> {
     let mut tally = Tally::new();
+    let mut outbox = Outbox::new();
     for ((was, now), e) in before.iter().zip(after).zip(events) {
         tally.change(c, was, now, e)?;
+        outbox.firearm_change(was, now, e);
     }
     let seed = events.first().map_or("", |e| e.id.as_str());
-    Ok(tally.write(c, seed)?)
+    tally.write(c, seed)?;
+    Ok(outbox.write(c)?)
 }
 
 /// The events that moved a firearm's responsibility, oldest first:

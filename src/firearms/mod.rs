@@ -274,6 +274,9 @@ pub fn register(
         let mut tally = crate::reports::tally::Tally::new();
         tally.registrations(std::slice::from_ref(&rows));
         tally.write(c, &rows.firearm.id)?;
+        let mut outbox = crate::webhooks::Outbox::new();
+        outbox.registered(&rows.firearm);
+        outbox.write(c)?;
         audit::queue(c, &actor.audit_actor(), audit)?;
         Ok(rows.firearm)
     });

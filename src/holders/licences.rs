@@ -184,7 +184,7 @@ fn notify(c: &mut DbConn, user: &AuthUser, licence: &LicenceRow, held: &Holding)
         &NotificationRow {
             id: db::new_id(),
             agency_id: held.firearm.responsible_agency_id.clone(),
-            firearm_id: held.firearm_id.clone(),
+            firearm_id: Some(held.firearm_id.clone()),
             kind: "licence_revoked".into(),
             traced_by_user_id: user.id.clone(),
             traced_by_username: user.username.clone(),

@@ -24,6 +24,7 @@ pub mod stockpiles;
 pub mod trace;
 pub mod trace_requests;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{middleware::from_fn, web, HttpRequest, HttpResponse};
@@ -102,6 +103,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .configure(stockpile_routes)
             .configure(holder_routes)
+            .configure(webhook_routes)
             .route("/statistics", web::get().to(reports::statistics))
             .route("/reports/iti", web::get().to(reports::iti))
             .route("/reports/att", web::get().to(reports::att))
@@ -134,6 +136,27 @@ fn holder_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/holders/{id}/licences/{lid}/revoke",
             web::post().to(holders::revoke),
+        );
+}
+
+/// Webhook subscriptions and their deliveries (docs/webhooks.md).
+fn webhook_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks", web::post().to(webhooks::create))
+        .route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks/{id}", web::get().to(webhooks::show))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            web::post().to(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/disable", web::post().to(webhooks::disable))
+        .route("/webhooks/{id}/enable", web::post().to(webhooks::enable))
+        .route(
+            "/webhooks/{id}/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route(
+            "/webhooks/{id}/deliveries/{message_id}/replay",
+            web::post().to(webhooks::replay),
         );
 }
 

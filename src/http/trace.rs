@@ -208,7 +208,7 @@ struct Found {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Notification {
     pub id: String,
-    pub firearm_id: String,
+    pub firearm_id: Option<String>,
     pub kind: String,
     pub traced_at: chrono::DateTime<chrono::Utc>,
     pub traced_by: RecordedBy,

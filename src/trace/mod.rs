@@ -337,13 +337,24 @@ pub fn record_query(
         return reads.record(conn, actor, entry);
     }
     db::write_tx(conn, |c| {
+        let mut outbox = crate::webhooks::Outbox::new();
         for m in matches.iter().filter(|m| m.alert) {
+            let id = db::new_id();
+            outbox.push(
+                &m.firearm.responsible_agency_id,
+                crate::domain::webhook::WebhookEvent::Alert,
+                json!({"notification_id": id, "firearm_id": m.firearm.id,
+                       "kind": format!("traced_while_{}", m.firearm.status),
+                       "traced_by_agency_id": actor.agency_id,
+                       "links": {"notifications": "/v1/notifications",
+                                 "firearm": format!("/v1/firearms/{}", m.firearm.id)}}),
+            );
             db::notifications::insert(
                 c,
                 &db::notifications::NotificationRow {
-                    id: db::new_id(),
+                    id,
                     agency_id: m.firearm.responsible_agency_id.clone(),
-                    firearm_id: m.firearm.id.clone(),
+                    firearm_id: Some(m.firearm.id.clone()),
                     kind: format!("traced_while_{}", m.firearm.status),
                     traced_by_user_id: actor.user_id.clone().unwrap_or_default(),
                     traced_by_username: actor.username.clone().unwrap_or_default(),
@@ -353,6 +364,7 @@ pub fn record_query(
                 },
             )?;
         }
+        outbox.write(c)?;
         audit::queue(c, actor, vec![entry])
     })
 }

@@ -19,6 +19,7 @@ use crate::db::trace_requests::{Mailbox, TraceRequestRow};
 use crate::db::{self, DbConn, Pool, StoreError};
 use crate::domain::firearm::{parse_label, parse_notes, parse_occurred_at, Holder};
 use crate::domain::trace::{Pattern, PatternError};
+use crate::domain::webhook::WebhookEvent;
 use crate::error::{checked, AppError, AppResult, TxError, Validator};
 use crate::input::{parse_holder, parse_uuid, HolderInput};
 
@@ -230,14 +231,6 @@ pub async fn create(
             return Err(AppError::field("to_agency_id", "no agency has this id"));
         }
         let (matches, _) = search(conn, &c.query, budget)?;
-        let candidates: Vec<Value> = matches
-            .iter()
-            .map(|m| {
-                json!({"firearm_id": m.firearm.id, "score": m.score, "matched_on": m.matched_on,
-                            "serial_number": m.firearm.serial.marked, "status": m.firearm.status,
-                            "responsible_agency_id": m.firearm.responsible_agency_id})
-            })
-            .collect();
         let at = db::now();
         let mut row = TraceRequestRow {
             id: db::new_id(),
@@ -252,7 +245,7 @@ pub async fn create(
                 .respond_by
                 .map(|t| chrono::SubsecRound::trunc_subsecs(t.naive_utc(), 6)),
             status: RequestStatus::Open.to_string(),
-            candidates: Value::Array(candidates).to_string(),
+            candidates: candidates(&matches).to_string(),
             acknowledged_at: None,
             acknowledged_by: None,
             response: None,
@@ -268,6 +261,7 @@ pub async fn create(
             row.reference = reference(now);
             let written = db::write_tx(conn, |tx| -> Result<(), TxError> {
                 db::trace_requests::insert(tx, &row)?;
+                notify(tx, &row, WebhookEvent::TraceRequestReceived)?;
                 Ok(audit::queue(
                     tx,
                     &actor,
@@ -282,6 +276,42 @@ pub async fn create(
         Err(AppError::internal("no free trace request reference"))
     })
     .await
+}
+
+/// What the receiver's tracers see of the firearms the request matched.
+fn candidates(matches: &[super::Match]) -> Value {
+    matches
+        .iter()
+        .map(|m| {
+            json!({"firearm_id": m.firearm.id, "score": m.score, "matched_on": m.matched_on,
+                   "serial_number": m.firearm.serial.marked, "status": m.firearm.status,
+                   "responsible_agency_id": m.firearm.responsible_agency_id})
+        })
+        .collect()
+}
+
+/// Queues a trace request's webhook message for the agency it concerns:
+/// the receiver of a new request, the sender of an answered one. Which
+/// request, between whom, and where to read it.
+fn notify(
+    c: &mut DbConn,
+    row: &TraceRequestRow,
+    event: WebhookEvent,
+) -> crate::db::StoreResult<()> {
+    let agency = match event {
+        WebhookEvent::TraceRequestAnswered => &row.from_agency_id,
+        _ => &row.to_agency_id,
+    };
+    let mut outbox = crate::webhooks::Outbox::new();
+    outbox.push(
+        agency,
+        event,
+        json!({"trace_request_id": row.id, "reference": row.reference,
+               "from_agency_id": row.from_agency_id, "to_agency_id": row.to_agency_id,
+               "urgency": row.urgency, "status": row.status, "outcome": row.outcome,
+               "links": {"trace_request": format!("/v1/trace-requests/{}", row.id)}}),
+    );
+    outbox.write(c)
 }
 
 /// The caller's relation to a request.
@@ -451,6 +481,7 @@ pub async fn respond(
             }
             row.updated_at = now;
             db::trace_requests::update(c, &row)?;
+            notify(c, &row, WebhookEvent::TraceRequestAnswered)?;
             audit::queue(c, &actor, vec![entry("trace_request.answered", &row)])?;
             Ok(row)
         })

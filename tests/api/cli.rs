@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn registry_cmd(dir: &Path, database_url: &str) -> Command {
+pub(crate) fn registry_cmd(dir: &Path, database_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_registry"));
     cmd.current_dir(dir)
         .env("DATABASE_URL", database_url)
@@ -22,7 +22,7 @@ fn registry_cmd(dir: &Path, database_url: &str) -> Command {
     cmd
 }
 
-fn temp_dir() -> PathBuf {
+pub(crate) fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("registry-cli-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -34,14 +34,20 @@ fn serve(dir: &Path, database_url: &str) -> (Child, u16, Option<String>) {
     serve_as(dir, database_url, None)
 }
 
-// The caller waits for the child it is handed.
-#[allow(clippy::zombie_processes)]
 fn serve_as(
     dir: &Path,
     database_url: &str,
     admin_password: Option<&str>,
 ) -> (Child, u16, Option<String>) {
-    let mut cmd = registry_cmd(dir, database_url);
+    serve_cmd(registry_cmd(dir, database_url), admin_password)
+}
+
+/// Starts `registry serve` as `cmd` has it set up.
+#[allow(clippy::zombie_processes)]
+pub(crate) fn serve_cmd(
+    mut cmd: Command,
+    admin_password: Option<&str>,
+) -> (Child, u16, Option<String>) {
     cmd.arg("serve").stdout(Stdio::piped());
     if let Some(p) = admin_password {
         cmd.env("REGISTRY_ADMIN_PASSWORD", p);
@@ -79,7 +85,7 @@ fn serve_as(
     }
 }
 
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -113,12 +119,7 @@ fn terminate(child: &Child) {
 #[test]
 fn first_start_prints_a_generated_admin_password_once_and_sigterm_is_graceful() {
     let dir = temp_dir();
-    let (db, url) = TestDb::new();
-    let url = if db.is_postgres() {
-        url
-    } else {
-        format!("sqlite://{}", dir.join("data/registry.db").display())
-    };
+    let (_db, url) = database_for(&dir);
     let (mut child, port, password) = serve(&dir, &url);
     let password = password.expect("a generated password is printed on first start");
     assert!(password.len() >= 20, "{password}");
@@ -366,7 +367,7 @@ fn serve_with_admin(dir: &Path, url: &str) -> (Child, u16) {
     (child, port)
 }
 
-fn token(port: u16, username: &str, password: &str) -> String {
+pub(crate) fn token(port: u16, username: &str, password: &str) -> String {
     let (status, body) = http(
         port,
         "POST",
@@ -378,16 +379,22 @@ fn token(port: u16, username: &str, password: &str) -> String {
     body["access_token"].as_str().expect("token").to_string()
 }
 
-#[test]
-fn a_killed_registry_loses_and_doubles_no_audit_entry() {
-    let dir = temp_dir();
+/// A test database and its URL: on SQLite, the file a registry started
+/// in `dir` uses by default.
+pub(crate) fn database_for(dir: &Path) -> (TestDb, String) {
     let (db, url) = TestDb::new();
-    let url = if db.is_postgres() {
-        url
-    } else {
-        format!("sqlite://{}", dir.join("data/registry.db").display())
-    };
-    let (child, port) = serve_with_admin(&dir, &url);
+    if db.is_postgres() {
+        return (db, url);
+    }
+    (
+        db,
+        format!("sqlite://{}", dir.join("data/registry.db").display()),
+    )
+}
+
+/// An agency made by the bootstrap administrator, and a logged-in user of
+/// it for each (username, role): (agency id, their tokens).
+pub(crate) fn agency_with_users(port: u16, users: &[(&str, &str)]) -> (String, Vec<String>) {
     let admin = token(port, "admin", ADMIN_PASSWORD);
     let (_, agency) = http(
         port,
@@ -397,19 +404,29 @@ fn a_killed_registry_loses_and_doubles_no_audit_entry() {
         Some(json!({"name": "Police", "country": "GH", "kind": "police"})),
     );
     let agency = agency["id"].as_str().expect("agency").to_string();
-    let user = json!({"username": "reg", "password": PASSWORD, "agency_id": agency, "roles": ["registrar"]});
-    assert_eq!(
-        http(port, "POST", "/v1/users", Some(&admin), Some(user)).0,
-        201
-    );
-    let registrar = token(port, "reg", PASSWORD);
+    let tokens = users
+        .iter()
+        .map(|(name, role)| {
+            let user = json!({"username": name, "password": PASSWORD, "agency_id": agency, "roles": [role]});
+            let (status, body) = http(port, "POST", "/v1/users", Some(&admin), Some(user));
+            assert_eq!(status, 201, "{body}");
+            token(port, name, PASSWORD)
+        })
+        .collect();
+    (agency, tokens)
+}
 
-    // Four clients register as fast as they can; the process is killed
-    // (SIGKILL: no shutdown at all) in the middle of it.
-    let acknowledged: Vec<String> = std::thread::scope(|s| {
+/// Registers from four clients as fast as they can while the registry is
+/// killed with SIGKILL 1.5 s in: the ids of the registrations acknowledged.
+pub(crate) fn register_until_killed(
+    port: u16,
+    registrar: &str,
+    agency: &str,
+    child: &Child,
+) -> Vec<String> {
+    std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
             .map(|w| {
-                let (registrar, agency) = (&registrar, &agency);
                 s.spawn(move || {
                     let mut ids = Vec::new();
                     for i in 0..10_000 {
@@ -439,7 +456,20 @@ fn a_killed_registry_loses_and_doubles_no_audit_entry() {
             .into_iter()
             .flat_map(|w| w.join().expect("worker"))
             .collect()
-    });
+    })
+}
+
+#[test]
+fn a_killed_registry_loses_and_doubles_no_audit_entry() {
+    let dir = temp_dir();
+    let (_db, url) = database_for(&dir);
+    let (child, port) = serve_with_admin(&dir, &url);
+    let (agency, tokens) = agency_with_users(port, &[("reg", "registrar")]);
+    let registrar = &tokens[0];
+
+    // Four clients register as fast as they can; the process is killed
+    // (SIGKILL: no shutdown at all) in the middle of it.
+    let acknowledged = register_until_killed(port, registrar, &agency, &child);
     let mut child = child;
     let _ = child.wait();
     assert!(

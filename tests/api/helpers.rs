@@ -139,6 +139,10 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         licence_check: registry::domain::LicenceCheck::Enforce,
         retention_open_years: 10,
         retention_restricted_years: 30,
+        webhooks: registry::config::WebhookSettings {
+            allow_private: true,
+            ..Default::default()
+        },
     }
 }
 

@@ -23,3 +23,4 @@ mod structure;
 mod trace;
 mod trace_requests;
 mod trust;
+mod webhooks;

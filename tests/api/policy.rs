@@ -36,6 +36,8 @@ struct World {
     /// Requests the own agency received, to acknowledge and to answer.
     to_acknowledge: String,
     to_answer: String,
+    /// A webhook subscription of the own agency.
+    webhook: String,
     victim: String,
     grant: String,
     third: String,
@@ -115,6 +117,7 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
             }
             "/v1/audit/verify" => |_, _, _| "/v1/audit/verify".into(),
             "/v1/audit/export" => |_, _, _| "/v1/audit/export".into(),
+            "/v1/webhooks" => |_, _, _| "/v1/webhooks".into(),
             other => panic!("no static path {other}"),
         }
     }
@@ -288,7 +291,7 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
         (
             "notifications",
             e("GET", p("/v1/notifications"), None, |r, _| {
-                allowed_for(&[Tracer, Registrar], 200)(r)
+                allowed_for(&[Admin, Tracer, Registrar], 200)(r)
             }),
         ),
         (
@@ -374,6 +377,48 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
             ),
         ),
         (
+            "subscribe a webhook",
+            e(
+                "POST",
+                p("/v1/webhooks"),
+                b(|_, _| json!({"url": "http://127.0.0.1:9/hooks", "events": ["alert"]})),
+                |r, _| allowed_for(&[Admin], 201)(r),
+            ),
+        ),
+        (
+            "list webhooks",
+            e("GET", p("/v1/webhooks"), None, |r, _| {
+                allowed_for(&[Admin], 200)(r)
+            }),
+        ),
+        (
+            "read a webhook",
+            e(
+                "GET",
+                |w, _, _| format!("/v1/webhooks/{}", w.webhook),
+                None,
+                agency_admin,
+            ),
+        ),
+        (
+            "webhook deliveries",
+            e(
+                "GET",
+                |w, _, _| format!("/v1/webhooks/{}/deliveries", w.webhook),
+                None,
+                agency_admin,
+            ),
+        ),
+        (
+            "rotate a webhook's secret",
+            e(
+                "POST",
+                |w, _, _| format!("/v1/webhooks/{}/rotate-secret", w.webhook),
+                None,
+                agency_admin,
+            ),
+        ),
+        (
             "national reports",
             e(
                 "GET",
@@ -390,6 +435,14 @@ fn agency_figures(r: Role, s: Scope) -> u16 {
         (SystemAdmin, _) => 403,
         (Auditor, _) | (_, Own) => 200,
         (_, Other) => 404,
+    }
+}
+
+fn agency_admin(r: Role, s: Scope) -> u16 {
+    match (r, s) {
+        (Admin, Own) => 200,
+        (Admin, Other) => 404,
+        _ => 403,
     }
 }
 
@@ -475,6 +528,15 @@ fn every_endpoint_as_every_role_on_own_and_other_agencies_records() {
     let request = send(&own_tracer, &third);
     let to_acknowledge = send(&third_tracer, &own);
     let to_answer = send(&third_tracer, &own);
+    let own_admin = callers
+        .iter()
+        .find(|c| c.0 == Admin && c.1 == Own)
+        .map(|c| c.2.clone())
+        .expect("admin");
+    let hook = json!({"url": "http://127.0.0.1:9/hooks", "events": ["alert"]});
+    let r = app.post("/v1/webhooks", &own_admin, &hook);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let webhook = r.body["id"].as_str().expect("id").to_string();
     let (victim, _) = app.create_user(&root, "gh-victim", &own, &["tracer"]);
     // A grant the bootstrap administrator did not ask for, so it may decide it.
     let (grantee, _) = app.create_user(&root, "gh-grantee", &own, &["tracer"]);
@@ -493,6 +555,7 @@ fn every_endpoint_as_every_role_on_own_and_other_agencies_records() {
         request,
         to_acknowledge,
         to_answer,
+        webhook,
         victim,
         grant,
         counter: Cell::new(0),

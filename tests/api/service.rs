@@ -146,6 +146,14 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/v1/stock-checks/{id}"),
     ("post", "/v1/stock-checks/{id}/sightings"),
     ("post", "/v1/stock-checks/{id}/close"),
+    ("post", "/v1/webhooks"),
+    ("get", "/v1/webhooks"),
+    ("get", "/v1/webhooks/{id}"),
+    ("post", "/v1/webhooks/{id}/rotate-secret"),
+    ("post", "/v1/webhooks/{id}/disable"),
+    ("post", "/v1/webhooks/{id}/enable"),
+    ("get", "/v1/webhooks/{id}/deliveries"),
+    ("post", "/v1/webhooks/{id}/deliveries/{message_id}/replay"),
 ];
 
 #[test]

@@ -1,0 +1,58 @@
+-- Webhook subscriptions, the durable outbox of their messages, and every
+-- delivery attempt (docs/webhooks.md). A message is written in the same
+-- transaction as the change it tells of, so a crash between the commit
+-- and the delivery loses nothing.
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY NOT NULL,
+    agency_id TEXT NOT NULL REFERENCES agencies (id),
+    url TEXT NOT NULL,
+    -- JSON array of event names, sorted
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    -- the secret before the last rotation, still signed with until then
+    previous_secret TEXT,
+    previous_secret_until TIMESTAMP,
+    status TEXT NOT NULL,
+    -- failed attempts since the last success, and the probe gate they set
+    failures INTEGER NOT NULL DEFAULT 0,
+    blocked_until TIMESTAMP,
+    failing_since TIMESTAMP,
+    version BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX webhooks_agency ON webhooks (agency_id, id);
+
+CREATE TABLE webhook_messages (
+    -- sent as `webhook-id`: the same on every attempt
+    id TEXT PRIMARY KEY NOT NULL,
+    webhook_id TEXT NOT NULL REFERENCES webhooks (id),
+    event_type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMP NOT NULL,
+    -- the node delivering it, and until when no other node may
+    lease_owner TEXT,
+    lease_until TIMESTAMP,
+    last_status INTEGER,
+    last_error TEXT,
+    delivered_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX webhook_messages_due ON webhook_messages (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_messages_webhook ON webhook_messages (webhook_id, id);
+
+CREATE TABLE webhook_attempts (
+    id TEXT PRIMARY KEY NOT NULL,
+    message_id TEXT NOT NULL REFERENCES webhook_messages (id),
+    attempted_at TIMESTAMP NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    duration_ms BIGINT NOT NULL
+);
+CREATE INDEX webhook_attempts_message ON webhook_attempts (message_id, id);
+
+-- A notice of a failing webhook is about no firearm.
+ALTER TABLE notifications ALTER COLUMN firearm_id DROP NOT NULL;
