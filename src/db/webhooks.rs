@@ -186,25 +186,43 @@ pub fn insert_messages(conn: &mut DbConn, rows: &[MessageRow]) -> StoreResult<()
 }
 
 /// Up to `limit` messages that are due and not held by a live lease, of
-/// subscriptions that are neither disabled nor waiting out a failure.
-/// A plain read: most polls find nothing and take no write lock.
+/// subscriptions that are neither disabled nor waiting out a failure,
+/// the most overdue of each first. Plain reads: most polls find nothing
+/// and take no write lock, and each reads one subscription's due
+/// messages from the index, never a held-back backlog.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> StoreResult<Vec<String>> {
     use webhook_messages as m;
-    Ok(m::table
-        .inner_join(webhooks::table)
-        .filter(m::state.eq("pending"))
-        .filter(m::next_attempt_at.le(now))
-        .filter(m::lease_until.is_null().or(m::lease_until.lt(now)))
+    let mut open: Vec<String> = webhooks::table
         .filter(webhooks::status.ne("disabled"))
         .filter(
             webhooks::blocked_until
                 .is_null()
                 .or(webhooks::blocked_until.le(now)),
         )
-        .order(m::next_attempt_at.asc())
-        .limit(limit)
-        .select(m::id)
-        .load(conn)?)
+        .select(webhooks::id)
+        .load(conn)?;
+    // A random first subscription each round, so that one with a long
+    // backlog does not keep the others waiting.
+    rand::seq::SliceRandom::shuffle(open.as_mut_slice(), &mut rand::thread_rng());
+    let mut due = Vec::new();
+    for hook in open {
+        let left = limit - due.len() as i64;
+        if left <= 0 {
+            break;
+        }
+        due.extend(
+            m::table
+                .filter(m::webhook_id.eq(hook))
+                .filter(m::state.eq("pending"))
+                .filter(m::next_attempt_at.le(now))
+                .filter(m::lease_until.is_null().or(m::lease_until.lt(now)))
+                .order(m::next_attempt_at.asc())
+                .limit(left)
+                .select(m::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(due)
 }
 
 /// Leases these messages to `owner` until `until`, those still pending
@@ -295,11 +313,13 @@ pub fn insert_attempts(conn: &mut DbConn, rows: &[AttemptRow]) -> StoreResult<()
 /// than at the later times their failures set.
 pub fn pull_forward(conn: &mut DbConn, webhook_id: &str, now: NaiveDateTime) -> StoreResult<()> {
     use webhook_messages as m;
+    // Messages another node holds are its to write.
     diesel::update(
         m::table
             .filter(m::webhook_id.eq(webhook_id))
             .filter(m::state.eq("pending"))
-            .filter(m::next_attempt_at.gt(now)),
+            .filter(m::next_attempt_at.gt(now))
+            .filter(m::lease_until.is_null().or(m::lease_until.lt(now))),
     )
     .set(m::next_attempt_at.eq(now))
     .execute(conn)?;

@@ -41,7 +41,9 @@ CREATE TABLE webhook_messages (
     delivered_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL
 );
-CREATE INDEX webhook_messages_due ON webhook_messages (next_attempt_at) WHERE state = 'pending';
+-- what is due, per subscription: a dead receiver's backlog is never walked
+-- while the subscription is held back
+CREATE INDEX webhook_messages_due ON webhook_messages (webhook_id, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_messages_webhook ON webhook_messages (webhook_id, id);
 
 CREATE TABLE webhook_attempts (
