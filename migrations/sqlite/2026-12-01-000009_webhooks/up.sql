@@ -27,7 +27,11 @@ CREATE INDEX webhooks_agency ON webhooks (agency_id, id);
 CREATE TABLE webhook_messages (
     -- sent as `webhook-id`: the same on every attempt
     id TEXT PRIMARY KEY NOT NULL,
-    webhook_id TEXT NOT NULL REFERENCES webhooks (id),
+    -- a webhooks id; no foreign key: the check would lock the subscription's
+    -- row in every change that tells it something (a MultiXact write on
+    -- PostgreSQL, one hot row for all writers), and subscriptions are
+    -- never deleted
+    webhook_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
     payload TEXT NOT NULL,
     state TEXT NOT NULL,
