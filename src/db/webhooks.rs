@@ -191,7 +191,6 @@ pub fn insert_messages(conn: &mut DbConn, rows: &[MessageRow]) -> StoreResult<()
 /// and take no write lock, and each reads one subscription's due
 /// messages from the index, never a held-back backlog.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> StoreResult<Vec<String>> {
-    use webhook_messages as m;
     let mut open: Vec<String> = webhooks::table
         .filter(webhooks::status.ne("disabled"))
         .filter(
@@ -210,19 +209,32 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> StoreResult<Vec
         if left <= 0 {
             break;
         }
-        due.extend(
-            m::table
-                .filter(m::webhook_id.eq(hook))
-                .filter(m::state.eq("pending"))
-                .filter(m::next_attempt_at.le(now))
-                .filter(m::lease_until.is_null().or(m::lease_until.lt(now)))
-                .order(m::next_attempt_at.asc())
-                .limit(left)
-                .select(m::id)
-                .load::<String>(conn)?,
-        );
+        due.extend(due_of(hook, now, left).load::<String>(conn)?);
     }
     Ok(due)
+}
+
+/// One subscription's due messages. `state = 'pending'` is written out,
+/// not bound: SQLite uses a partial index only for a term it can match
+/// when the statement is prepared, and with a bound state it sorted the
+/// subscription's every message on each poll.
+fn due_of(
+    hook: String,
+    now: NaiveDateTime,
+    limit: i64,
+) -> impl for<'a> diesel::query_dsl::LoadQuery<'a, DbConn, String>
+       + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> {
+    use webhook_messages as m;
+    m::table
+        .filter(m::webhook_id.eq(hook))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "state = 'pending'",
+        ))
+        .filter(m::next_attempt_at.le(now))
+        .filter(m::lease_until.is_null().or(m::lease_until.lt(now)))
+        .order(m::next_attempt_at.asc())
+        .limit(limit)
+        .select(m::id)
 }
 
 /// Leases these messages to `owner` until `until`, those still pending
@@ -390,4 +402,42 @@ pub fn attempts(conn: &mut DbConn, message_ids: &[String]) -> StoreResult<Vec<At
         .order((webhook_attempts::message_id, webhook_attempts::id))
         .select(webhook_attempts::all_columns)
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    use diesel_migrations::MigrationHarness;
+
+    #[derive(QueryableByName)]
+    struct PlanRow {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// A subscription's due messages come from the partial index in
+    /// order, without sorting its backlog.
+    #[test]
+    fn sqlite_reads_due_messages_from_the_due_index() {
+        let mut c = SqliteConnection::establish(":memory:").expect("memory database");
+        c.run_pending_migrations(crate::db::SQLITE_MIGRATIONS)
+            .expect("migrations");
+        let query = super::due_of("w".into(), crate::db::now(), 32);
+        let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+        let sql = sql
+            .split(" -- binds")
+            .next()
+            .unwrap_or_default()
+            .replace('?', "'x'");
+        let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(&mut c)
+            .expect("plan");
+        let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
+        assert!(
+            plan.iter().any(|d| d.contains("webhook_messages_due")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "{plan:?}");
+    }
 }
