@@ -44,7 +44,9 @@ CREATE TABLE webhook_messages (
     last_error TEXT,
     delivered_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL
-);
+-- Kept in its key's b-tree: a message written costs the registration's
+-- commit one page fewer than a rowid table beside its key's index.
+) WITHOUT ROWID;
 -- what is due, per subscription: a dead receiver's backlog is never walked
 -- while the subscription is held back
 CREATE INDEX webhook_messages_due ON webhook_messages (webhook_id, next_attempt_at) WHERE state = 'pending';
