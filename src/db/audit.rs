@@ -239,30 +239,11 @@ pub fn unaccounted(conn: &mut DbConn, table: &str, link: Link) -> StoreResult<Op
 
 #[cfg(test)]
 mod tests {
-    use diesel::prelude::*;
-    use diesel::sql_types::Text;
-    use diesel_migrations::MigrationHarness;
-
-    #[derive(QueryableByName)]
-    struct PlanRow {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
-
     /// The pending entries are read in id order from the pending index,
     /// without sorting the whole backlog.
     #[test]
     fn sqlite_reads_pending_entries_from_the_pending_index() {
-        let mut c = SqliteConnection::establish(":memory:").expect("memory database");
-        c.run_pending_migrations(crate::db::SQLITE_MIGRATIONS)
-            .expect("migrations");
-        let plan: Vec<PlanRow> = diesel::sql_query(format!(
-            "EXPLAIN QUERY PLAN {}",
-            super::SQLITE_PENDING.replace('?', "2000")
-        ))
-        .load(&mut c)
-        .expect("plan");
-        let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
+        let plan = crate::db::sqlite_plan(&super::SQLITE_PENDING.replace('?', "2000"));
         assert!(
             plan.iter().any(|d| d.contains("audit_entries_pending")),
             "{plan:?}"

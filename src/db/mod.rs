@@ -439,3 +439,22 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+/// The plan SQLite chooses for `sql` (its placeholders already filled)
+/// on an empty database at the current schema: for tests that require an
+/// index to be used.
+#[cfg(test)]
+pub(crate) fn sqlite_plan(sql: &str) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct PlanRow {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let mut c = SqliteConnection::establish(":memory:").expect("memory database");
+    c.run_pending_migrations(SQLITE_MIGRATIONS)
+        .expect("migrations");
+    let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load(&mut c)
+        .expect("plan");
+    plan.into_iter().map(|r| r.detail).collect()
+}

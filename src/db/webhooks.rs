@@ -406,34 +406,14 @@ pub fn attempts(conn: &mut DbConn, message_ids: &[String]) -> StoreResult<Vec<At
 
 #[cfg(test)]
 mod tests {
-    use diesel::prelude::*;
-    use diesel::sql_types::Text;
-    use diesel_migrations::MigrationHarness;
-
-    #[derive(QueryableByName)]
-    struct PlanRow {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
-
     /// A subscription's due messages come from the partial index in
     /// order, without sorting its backlog.
     #[test]
     fn sqlite_reads_due_messages_from_the_due_index() {
-        let mut c = SqliteConnection::establish(":memory:").expect("memory database");
-        c.run_pending_migrations(crate::db::SQLITE_MIGRATIONS)
-            .expect("migrations");
         let query = super::due_of("w".into(), crate::db::now(), 32);
         let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
-        let sql = sql
-            .split(" -- binds")
-            .next()
-            .unwrap_or_default()
-            .replace('?', "'x'");
-        let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .load(&mut c)
-            .expect("plan");
-        let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
+        let sql = sql.split(" -- binds").next().unwrap_or_default();
+        let plan = crate::db::sqlite_plan(&sql.replace('?', "'x'"));
         assert!(
             plan.iter().any(|d| d.contains("webhook_messages_due")),
             "{plan:?}"
