@@ -159,7 +159,8 @@ pub fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     start(s, db)
 }
 
-fn start(s: Settings, db: TestDb) -> TestApp {
+/// Starts a registry in a thread of its own: its port and its handle.
+fn launch(s: Settings) -> (u16, actix_web::dev::ServerHandle) {
     // Server logs go to the test's captured output: shown when it fails.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -168,8 +169,6 @@ fn start(s: Settings, db: TestDb) -> TestApp {
         )
         .with_test_writer()
         .try_init();
-    let database_url = s.database_url.clone();
-    let data_dir = s.data_dir.clone();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -184,10 +183,15 @@ fn start(s: Settings, db: TestDb) -> TestApp {
             }
         })
     });
-    let (port, handle) = rx
-        .recv_timeout(Duration::from_secs(60))
+    rx.recv_timeout(Duration::from_secs(60))
         .expect("server start timed out")
-        .expect("server failed to start");
+        .expect("server failed to start")
+}
+
+fn start(s: Settings, db: TestDb) -> TestApp {
+    let database_url = s.database_url.clone();
+    let data_dir = s.data_dir.clone();
+    let (port, handle) = launch(s);
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         database_url,
@@ -218,6 +222,38 @@ impl TestApp {
         let app = start(s, db);
         drop(data_dir);
         app
+    }
+}
+
+/// Another registry node on the same database, as a second server behind
+/// a load balancer: a data directory of its own (so a node name of its
+/// own), the first node's keys.
+pub struct Node {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+    data_dir: PathBuf,
+}
+
+impl TestApp {
+    pub fn second_node(&self, configure: impl FnOnce(&mut Settings)) -> Node {
+        let data_dir =
+            std::env::temp_dir().join(format!("registry-node-{}", uuid::Uuid::now_v7().simple()));
+        let mut s = settings(&self.database_url, &data_dir);
+        s.audit_key_file = Some(self.data_dir.join("audit_key"));
+        configure(&mut s);
+        let (port, handle) = launch(s);
+        Node {
+            base: format!("http://127.0.0.1:{port}"),
+            handle,
+            data_dir,
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

@@ -681,6 +681,42 @@ fn a_disabled_subscription_queues_nothing_and_rows_written_around_it_are_found()
     );
 }
 
+#[test]
+fn two_nodes_send_each_message_once() {
+    let a = agency_with(|_| {});
+    let hook = subscribe(&a, &["firearm.registered"]);
+    let id = hook["id"].as_str().expect("id");
+    let other = a.reg.app.second_node(|_| {});
+    // Registrations go to both nodes, as a balancer spreads them; both
+    // nodes' delivery threads poll the one outbox.
+    let agent = ureq::agent();
+    for i in 0..40 {
+        let base = if i % 2 == 0 {
+            &a.reg.app.base
+        } else {
+            &other.base
+        };
+        let r = agent
+            .post(&format!("{base}/v1/firearms"))
+            .set("Authorization", &format!("Bearer {}", a.reg.registrar))
+            .send_json(pistol(&format!("NODE-{i}"), &a.reg.agency))
+            .expect("registered");
+        assert_eq!(r.status(), 201);
+    }
+    deliveries_when(&a, id, delivered(40));
+    let got = a.receiver.received();
+    let ids: std::collections::HashSet<_> = got.iter().map(|d| d.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 40);
+    assert_eq!(got.len(), 40, "a message was sent twice");
+    // One attempt a message: neither node sent what the other held.
+    let attempts = sql_count(
+        &a.reg.app.database_url,
+        "SELECT COUNT(*) AS n FROM webhook_attempts",
+    );
+    assert_eq!(attempts, 40);
+    drop(other);
+}
+
 /// Kills the registry it holds when the test ends, passed or not.
 struct Kill(std::process::Child);
 
