@@ -345,16 +345,23 @@ pub fn replay(
                 "the message is still being delivered; it is sent again by itself",
             ));
         }
-        store::requeue(c, message_id, db::now())?;
+        let now = db::now();
+        store::requeue(c, message_id, now)?;
         let entry = audit::Entry::new(
             "webhook.replayed",
             format!("webhook:{id}"),
             json!({"webhook_id": id, "message_id": message_id, "state_was": message.state}),
         );
         audit::queue(c, &user.audit_actor(), vec![entry])?;
-        let again = store::find_message(c, message_id)?.ok_or(AppError::NotFound)?;
-        let attempts = store::attempts(c, std::slice::from_ref(&again.id))?;
-        Ok(DeliveryView::of(again, attempts))
+        // The message as requeue left it.
+        let message = MessageRow {
+            state: DeliveryState::Pending.to_string(),
+            next_attempt_at: now,
+            delivered_at: None,
+            ..message
+        };
+        let attempts = store::attempts(c, std::slice::from_ref(&message.id))?;
+        Ok(DeliveryView::of(message, attempts))
     })
 }
 
