@@ -565,6 +565,11 @@ fn bad_subscriptions_are_refused_and_write_nothing() {
             json!({"url": "ftp://hooks.example.org/x", "events": ["alert"]}),
             "url",
         ),
+        // RFC 6761: no name under .invalid resolves.
+        (
+            json!({"url": "https://hooks.registry.invalid/x", "events": ["alert"]}),
+            "url",
+        ),
         (
             json!({"url": "https://93.184.215.14/x", "events": ["firearm.deleted"]}),
             "events[0]",
