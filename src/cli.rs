@@ -95,9 +95,9 @@ pub enum AuditCommand {
 pub struct VerifyArgs {
     /// The NDJSON export.
     pub file: std::path::PathBuf,
-    /// The registry's verifier key (`name+hash+base64key`, as GET
-    /// /v1/audit/key gives in `verifier_key`), or a file holding it or that
-    /// JSON answer.
+    /// The registry's key: its verifier key (`name+hash+base64key`), its
+    /// hex `public_key`, or a file holding either or the JSON answer of
+    /// GET /v1/audit/key.
     #[arg(long)]
     pub key: String,
 }
@@ -165,35 +165,21 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
     }
 }
 
-/// Reads `--key`: the key text itself, or a file with it (plain, or the
-/// JSON answer of GET /v1/audit/key).
+/// Reads `--key`: the key itself (verifier key or hex public key), or a
+/// file holding either or the JSON answer of GET /v1/audit/key.
 fn verifier_key(arg: &str) -> Result<crate::audit::signing::NoteVerifier, String> {
-    use crate::audit::signing::NoteVerifier;
-    let text = match std::fs::read_to_string(arg) {
-        Ok(contents) => match serde_json::from_str::<serde_json::Value>(&contents) {
-            Ok(v) => v
-                .get("verifier_key")
-                .and_then(|k| k.as_str())
-                .map(String::from)
-                .ok_or("the key file is JSON without verifier_key")?,
-            Err(_) => contents,
-        },
-        Err(_) => arg.to_string(),
-    };
-    NoteVerifier::parse(text.trim())
+    let text = std::fs::read_to_string(arg).unwrap_or_else(|_| arg.to_string());
+    crate::audit::signing::NoteVerifier::parse_any(&text)
 }
 
 fn verify_export(args: &VerifyArgs) -> Result<(), String> {
     let verifier = verifier_key(&args.key)?;
     let (file, progress) = crate::progress::open(&args.file, "verify")?;
-    let (size, root) =
+    let (origin, size, root) =
         crate::audit::verify::verify_export(std::io::BufReader::new(file), &verifier)
             .map_err(|e| format!("INVALID: {e}"))?;
     progress.finish();
-    println!(
-        "valid: {size} entries, root {root}, signed by {}",
-        verifier.name
-    );
+    println!("valid: {size} entries, root {root}, signed by {origin}");
     Ok(())
 }
 

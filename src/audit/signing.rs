@@ -134,7 +134,9 @@ impl NoteKey {
     }
 }
 
-/// A verifier: a name and an Ed25519 public key.
+/// A verifier: a name and an Ed25519 public key. A key given bare (its
+/// hex, with no name) has an empty name and takes the name from the
+/// signature line, whose key hash must then match that name and key.
 pub struct NoteVerifier {
     pub name: String,
     key: VerifyingKey,
@@ -142,6 +144,51 @@ pub struct NoteVerifier {
 }
 
 impl NoteVerifier {
+    /// Reads a key in any of the forms the contract names: the verifier
+    /// key (`name+hash+base64`), the raw public key as 64 hex digits, or
+    /// the JSON answer of `GET /v1/audit/key` (its `verifier_key`, else its
+    /// `public_key`).
+    pub fn parse_any(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+            let field = |name: &str| v.get(name).and_then(|k| k.as_str()).map(str::to_string);
+            return match (field("verifier_key"), field("public_key")) {
+                (Some(k), _) => Self::parse(&k),
+                (None, Some(k)) => Self::from_hex(&k),
+                _ => Err("the key is JSON without verifier_key or public_key".into()),
+            };
+        }
+        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Self::from_hex(text);
+        }
+        Self::parse(text).map_err(|e| {
+            format!("{e}; --key takes a verifier key, a 64-digit hex public key, or /v1/audit/key's JSON")
+        })
+    }
+
+    /// A bare Ed25519 public key in hex.
+    pub fn from_hex(text: &str) -> Result<Self, String> {
+        let bad = || "not an Ed25519 public key (64 hex digits)".to_string();
+        let bytes: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        Ok(Self {
+            name: String::new(),
+            key: VerifyingKey::from_bytes(&bytes).map_err(|_| bad())?,
+            id: [0; 4],
+        })
+    }
+
+    /// Whether a signature line by `name` with key id `id` is this key's.
+    fn names(&self, name: &str, id: &[u8]) -> bool {
+        if self.name.is_empty() {
+            valid_name(name) && id == key_hash(name, self.key.as_bytes())
+        } else {
+            name == self.name && id == self.id
+        }
+    }
+
     /// Parses `<name>+<hash>+<base64(0x01 || key)>`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = || "not a signed-note verifier key (name+hash+key)".to_string();
@@ -188,11 +235,10 @@ impl NoteVerifier {
             let Some((name, sig)) = rest.split_once(' ') else {
                 continue;
             };
-            if name != self.name {
+            let Ok(bytes) = B64.decode(sig) else {
                 continue;
-            }
-            let bytes = B64.decode(sig).map_err(|_| "a signature is not base64")?;
-            if bytes.len() != 68 || bytes[..4] != self.id {
+            };
+            if bytes.len() != 68 || !self.names(name, &bytes[..4]) {
                 continue;
             }
             let sig: [u8; 64] = bytes[4..].try_into().map_err(|_| "bad signature length")?;
@@ -201,7 +247,10 @@ impl NoteVerifier {
             }
             return Err("the note's signature does not verify".into());
         }
-        Err(format!("the note carries no signature by {}", self.name))
+        Err(match self.name.as_str() {
+            "" => "the note carries no signature by this key".to_string(),
+            name => format!("the note carries no signature by {name}"),
+        })
     }
 }
 

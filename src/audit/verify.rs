@@ -281,7 +281,7 @@ fn unaccounted_row(conn: &mut DbConn) -> AppResult<Option<String>> {
 pub fn verify_export<R: BufRead>(
     input: R,
     verifier: &NoteVerifier,
-) -> Result<(u64, String), String> {
+) -> Result<(String, u64, String), String> {
     let mut leaves = CompactRange::default();
     let mut checkpoint = None;
     for (n, line) in input.lines().enumerate() {
@@ -328,7 +328,7 @@ pub fn verify_export<R: BufRead>(
     }
     let note = checkpoint.ok_or("the export ends without a checkpoint")?;
     let text = verifier.open(&note)?;
-    let (_, size, root) = parse_checkpoint(text)?;
+    let (origin, size, root) = parse_checkpoint(text)?;
     if size != leaves.size() {
         return Err(format!(
             "the checkpoint covers {size} entries but the export holds {}",
@@ -340,5 +340,5 @@ pub fn verify_export<R: BufRead>(
             "the entries do not hash to the checkpoint's root at size {size}"
         ));
     }
-    Ok((size, hex::encode(root)))
+    Ok((origin, size, hex::encode(root)))
 }

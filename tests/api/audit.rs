@@ -587,8 +587,49 @@ fn an_export_verifies_offline_and_a_tampered_one_does_not() {
     let out = run(&tampered, &key);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("INVALID"));
-    // Another key does not verify the checkpoint.
+    // Every form of --key the contract names: the hex public key, and a
+    // file with the verifier key, the hex key, or the JSON of /v1/audit/key.
+    let answer = a.reg.app.get("/v1/audit/key", &a.auditor).body;
+    let public = answer["public_key"]
+        .as_str()
+        .expect("public key")
+        .to_string();
+    let json_file = dir.join("key.json");
+    std::fs::write(&json_file, answer.to_string()).expect("write");
+    let hex_file = dir.join("key.hex");
+    std::fs::write(&hex_file, format!("{public}\n")).expect("write");
+    let vkey_file = dir.join("key.vkey");
+    std::fs::write(&vkey_file, &key).expect("write");
+    for form in [
+        public.clone(),
+        json_file.display().to_string(),
+        hex_file.display().to_string(),
+        vkey_file.display().to_string(),
+    ] {
+        let out = run(&file, &form);
+        assert!(
+            out.status.success(),
+            "--key {form}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let only_public = dir.join("public.json");
+    std::fs::write(&only_public, json!({"public_key": public}).to_string()).expect("write");
+    assert!(run(&file, only_public.to_str().expect("path"))
+        .status
+        .success());
+    // Another key does not verify the checkpoint, in either form.
     let other = "someone+2a1b3c4d+AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/AbCdEf=";
     assert!(!run(&file, other).status.success());
+    let other_hex = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29";
+    let out = run(&file, other_hex);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no signature by this key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&file, "not a key");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64-digit hex public key"));
     let _ = std::fs::remove_dir_all(&dir);
 }
