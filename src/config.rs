@@ -58,6 +58,9 @@ pub struct Settings {
     pub retention_restricted_years: u32,
     /// Where and for how long webhook messages are delivered.
     pub webhooks: WebhookSettings,
+    /// Serve the checkpoint and hash tiles under `/tlog/` without a token
+    /// (`REGISTRY_TLOG_PUBLIC`): they are hashes and disclose no record.
+    pub tlog_public: bool,
 }
 
 /// How webhooks behave on this node (docs/webhooks.md).
@@ -165,6 +168,7 @@ impl Settings {
                         .into(),
                 ),
             },
+            tlog_public: parse_var("REGISTRY_TLOG_PUBLIC")?.unwrap_or(false),
         })
     }
 }

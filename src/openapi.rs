@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::{
     agencies, audit, auth, events, firearms, holders, ops, pagination, reports, role_grants,
-    stockpiles, trace, trace_requests, users, webhooks, Problem,
+    stockpiles, tlog, trace, trace_requests, users, webhooks, Problem,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use crate::http::{
         events::record, events::history, events::destroy,
         audit::entries, audit::head, audit::checkpoint, audit::key, audit::inclusion,
         audit::consistency, audit::verify, audit::export,
+        tlog::checkpoint, tlog::tile,
         trace::trace, trace::notifications,
         trace_requests::create, trace_requests::list, trace_requests::show,
         trace_requests::acknowledge, trace_requests::respond,

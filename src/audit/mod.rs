@@ -8,6 +8,7 @@ pub mod merkle;
 pub mod reads;
 pub mod sequencer;
 pub mod signing;
+pub mod tiles;
 pub mod verify;
 
 use serde_json::{json, Value};

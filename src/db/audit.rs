@@ -155,6 +155,29 @@ pub fn node(conn: &mut DbConn, level: i32, idx: i64) -> StoreResult<Option<Strin
         .optional()?)
 }
 
+/// The stored hashes of `count` consecutive complete nodes at `level`,
+/// from `first`, in order: a tile's contents.
+pub fn nodes_at(conn: &mut DbConn, level: i32, first: i64, count: i64) -> StoreResult<Vec<String>> {
+    Ok(audit_nodes::table
+        .filter(audit_nodes::level.eq(level))
+        .filter(audit_nodes::idx.ge(first))
+        .filter(audit_nodes::idx.lt(first + count))
+        .order(audit_nodes::idx.asc())
+        .select(audit_nodes::hash)
+        .load(conn)?)
+}
+
+/// The canonical texts of `count` integrated entries from seq `first`, in
+/// order: an entry bundle's contents.
+pub fn canonical_range(conn: &mut DbConn, first: i64, count: i64) -> StoreResult<Vec<String>> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.ge(first))
+        .filter(audit_entries::seq.lt(first + count))
+        .order(audit_entries::seq.asc())
+        .select(audit_entries::canonical)
+        .load(conn)?)
+}
+
 pub fn insert_head(conn: &mut DbConn, head: &HeadRow) -> StoreResult<()> {
     diesel::insert_into(audit_heads::table)
         .values(head)

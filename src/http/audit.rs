@@ -143,7 +143,7 @@ pub struct HeadView {
     pub origin: String,
 }
 
-async fn latest_head(state: &AppState) -> AppResult<HeadRow> {
+pub(crate) async fn latest_head(state: &AppState) -> AppResult<HeadRow> {
     db::run(&state.pool, db::audit::latest_head)
         .await?
         .ok_or_else(|| AppError::internal("the audit log has no signed head"))
@@ -170,12 +170,17 @@ pub async fn head(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::
 pub async fn checkpoint(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
     require_auditor(&user)?;
     let h = latest_head(&state).await?;
-    let note = state
-        .audit
-        .checkpoint(h.size as u64, &parse_hash(&h.root_hash)?);
+    let note = signed_checkpoint(&state, &h).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(note))
+}
+
+/// A head as a signed checkpoint note.
+pub(crate) async fn signed_checkpoint(state: &AppState, head: &HeadRow) -> AppResult<String> {
+    Ok(state
+        .audit
+        .checkpoint(head.size as u64, &parse_hash(&head.root_hash)?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -21,6 +21,7 @@ pub mod role_grants;
 pub mod spool;
 pub mod state;
 pub mod stockpiles;
+pub mod tlog;
 pub mod trace;
 pub mod trace_requests;
 pub mod users;
@@ -55,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/ready", web::get().to(ops::ready))
     .route("/metrics", web::get().to(ops::metrics))
     .route("/docs", web::get().to(ops::docs_redirect))
+    .route("/tlog/checkpoint", web::get().to(tlog::checkpoint))
+    .route("/tlog/tile/{tile:.*}", web::get().to(tlog::tile))
     .service(
         web::scope("/v1")
             .wrap(from_fn(idempotency::idempotency))

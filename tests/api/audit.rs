@@ -2,105 +2,10 @@
 //! and Ed25519 written here, independent of the server's own code.
 
 use crate::helpers::*;
+use crate::rfc::*;
 use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-type Hash = [u8; 32];
-
-fn leaf(data: &[u8]) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(data);
-    h.finalize().into()
-}
-
-fn node(l: &Hash, r: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(l);
-    h.update(r);
-    h.finalize().into()
-}
-
-/// MTH of RFC 9162 §2.1.1, straight from its definition.
-fn mth(leaves: &[Hash]) -> Hash {
-    match leaves.len() {
-        0 => Sha256::digest([]).into(),
-        1 => leaves[0],
-        n => {
-            let mut k = 1;
-            while k * 2 < n {
-                k *= 2;
-            }
-            node(&mth(&leaves[..k]), &mth(&leaves[k..]))
-        }
-    }
-}
-
-fn unhex(s: &str) -> Hash {
-    hex::decode(s).expect("hex").try_into().expect("32 bytes")
-}
-
-/// RFC 9162 §2.1.3.2.
-fn verify_inclusion(index: u64, size: u64, leaf: Hash, path: &[Hash], root: Hash) -> bool {
-    if index >= size {
-        return false;
-    }
-    let (mut f, mut s, mut r) = (index, size - 1, leaf);
-    for p in path {
-        if s == 0 {
-            return false;
-        }
-        if f % 2 == 1 || f == s {
-            r = node(p, &r);
-            while f % 2 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
-        } else {
-            r = node(&r, p);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    s == 0 && r == root
-}
-
-/// RFC 9162 §2.1.4.2.
-fn verify_consistency(first: u64, second: u64, r1: Hash, r2: Hash, path: &[Hash]) -> bool {
-    if first == second {
-        return path.is_empty() && r1 == r2;
-    }
-    let mut path = path.to_vec();
-    if first.is_power_of_two() {
-        path.insert(0, r1);
-    }
-    let (mut f, mut s) = (first - 1, second - 1);
-    while f % 2 == 1 {
-        f >>= 1;
-        s >>= 1;
-    }
-    let (mut fr, mut sr) = (path[0], path[0]);
-    for c in &path[1..] {
-        if s == 0 {
-            return false;
-        }
-        if f % 2 == 1 || f == s {
-            fr = node(c, &fr);
-            sr = node(c, &sr);
-            while f % 2 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
-        } else {
-            sr = node(&sr, c);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    s == 0 && fr == r1 && sr == r2
-}
 
 struct Audited {
     reg: Registry,

@@ -87,6 +87,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: Value,
     pub text: String,
+    /// The body as sent, for binary answers (tiles).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -139,6 +141,7 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         licence_check: registry::domain::LicenceCheck::Enforce,
         retention_open_years: 10,
         retention_restricted_years: 30,
+        tlog_public: false,
         webhooks: registry::config::WebhookSettings {
             allow_private: true,
             ..Default::default()
@@ -280,13 +283,16 @@ fn into_reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
         .into_iter()
         .filter_map(|n| res.header(&n).map(|v| (n.clone(), v.to_string())))
         .collect();
-    let text = res.into_string().unwrap_or_default();
+    let mut bytes = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut res.into_reader(), &mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Reply {
         status,
         headers,
         body,
         text,
+        bytes,
     }
 }
 

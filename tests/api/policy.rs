@@ -118,6 +118,8 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
             "/v1/audit/verify" => |_, _, _| "/v1/audit/verify".into(),
             "/v1/audit/export" => |_, _, _| "/v1/audit/export".into(),
             "/v1/webhooks" => |_, _, _| "/v1/webhooks".into(),
+            "/tlog/checkpoint" => |_, _, _| "/tlog/checkpoint".into(),
+            "/tlog/tile" => |_, _, _| "/tlog/tile/0/000.p/1".into(),
             other => panic!("no static path {other}"),
         }
     }
@@ -364,6 +366,11 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
         ),
         ("verify", e("GET", p("/v1/audit/verify"), None, auditors)),
         ("export", e("GET", p("/v1/audit/export"), None, auditors)),
+        (
+            "tlog checkpoint",
+            e("GET", p("/tlog/checkpoint"), None, auditors),
+        ),
+        ("tlog tile", e("GET", p("/tlog/tile"), None, auditors)),
         (
             "statistics",
             e(

@@ -92,6 +92,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/ready"),
     ("get", "/metrics"),
+    ("get", "/tlog/checkpoint"),
+    ("get", "/tlog/tile/{tile}"),
     ("post", "/v1/auth/login"),
     ("get", "/v1/auth/me"),
     ("post", "/v1/agencies"),
