@@ -89,11 +89,15 @@ pub enum AuditCommand {
     /// Check an export (GET /v1/audit/export) offline, with no database:
     /// every leaf, the gap-free order, and the checkpoint's signature and root.
     Verify(VerifyArgs),
+    /// Check an evidence bundle (GET /v1/firearms/{id}/evidence) offline:
+    /// every event against its entry, every entry in the signed
+    /// checkpoint, the firearm's state, and the events' gap-free sequence.
+    VerifyEvidence(VerifyArgs),
 }
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The NDJSON export.
+    /// The file to check: an NDJSON export, or an evidence bundle.
     pub file: std::path::PathBuf,
     /// The registry's key: its verifier key (`name+hash+base64key`), its
     /// hex `public_key`, or a file holding either or the JSON answer of
@@ -151,6 +155,7 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         Command::User(UserCommand::Create(args)) => create_user(args, &settings),
         Command::Import(args) => import(args, &settings),
         Command::Audit(AuditCommand::Verify(args)) => verify_export(&args),
+        Command::Audit(AuditCommand::VerifyEvidence(args)) => verify_evidence(&args),
         Command::Retention(RetentionCommand::Run) => {
             let pool = open_database(&settings)?;
             let summary = crate::housekeeping::erase_due(&pool, &settings, "cli")
@@ -180,6 +185,24 @@ fn verify_export(args: &VerifyArgs) -> Result<(), String> {
             .map_err(|e| format!("INVALID: {e}"))?;
     progress.finish();
     println!("valid: {size} entries, root {root}, signed by {origin}");
+    Ok(())
+}
+
+fn verify_evidence(args: &VerifyArgs) -> Result<(), String> {
+    let verifier = verifier_key(&args.key)?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let v =
+        crate::audit::evidence::verify(&text, &verifier).map_err(|e| format!("INVALID: {e}"))?;
+    let extent = if v.complete {
+        "the whole history and the current state".to_string()
+    } else {
+        format!("the history through sequence {}", v.events)
+    };
+    println!(
+        "valid: firearm {}, {} events ({extent}), in the log of {} at size {}",
+        v.firearm_id, v.events, v.origin, v.size
+    );
     Ok(())
 }
 

@@ -147,6 +147,80 @@ pub fn consistency_proof<N: Nodes + ?Sized>(
     Ok(out)
 }
 
+/// RFC 9162 §2.1.3.2: verifying an inclusion proof.
+pub fn verify_inclusion(index: u64, size: u64, leaf: Hash, proof: &[Hash], root: Hash) -> bool {
+    if index >= size {
+        return false;
+    }
+    let (mut fnode, mut snode) = (index, size - 1);
+    let mut r = leaf;
+    for p in proof {
+        if snode == 0 {
+            return false;
+        }
+        if fnode % 2 == 1 || fnode == snode {
+            r = node_hash(p, &r);
+            if fnode % 2 == 0 {
+                while fnode % 2 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    snode == 0 && r == root
+}
+
+/// RFC 9162 §2.1.4.2: verifying a consistency proof.
+pub fn verify_consistency(
+    first: u64,
+    second: u64,
+    first_root: Hash,
+    second_root: Hash,
+    proof: &[Hash],
+) -> bool {
+    if first == second {
+        return proof.is_empty() && first_root == second_root;
+    }
+    let mut proof: Vec<Hash> = proof.to_vec();
+    if first.is_power_of_two() {
+        proof.insert(0, first_root);
+    }
+    let (mut fnode, mut snode) = (first - 1, second - 1);
+    while fnode % 2 == 1 {
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    let Some((head, rest)) = proof.split_first() else {
+        return false;
+    };
+    let (mut fr, mut sr) = (*head, *head);
+    for c in rest {
+        if snode == 0 {
+            return false;
+        }
+        if fnode % 2 == 1 || fnode == snode {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if fnode % 2 == 0 {
+                while fnode % 2 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    snode == 0 && fr == first_root && sr == second_root
+}
+
 /// A whole tree in memory, level by level: the reference the tests check
 /// the stored tree and the compact range against.
 #[cfg(test)]
@@ -297,80 +371,6 @@ mod tests {
                 "n = {n}"
             );
         }
-    }
-
-    /// RFC 9162 §2.1.3.2: verifying an inclusion proof.
-    fn verify_inclusion(index: u64, size: u64, leaf: Hash, proof: &[Hash], root: Hash) -> bool {
-        if index >= size {
-            return false;
-        }
-        let (mut fnode, mut snode) = (index, size - 1);
-        let mut r = leaf;
-        for p in proof {
-            if snode == 0 {
-                return false;
-            }
-            if fnode % 2 == 1 || fnode == snode {
-                r = node_hash(p, &r);
-                if fnode % 2 == 0 {
-                    while fnode % 2 == 0 && fnode != 0 {
-                        fnode >>= 1;
-                        snode >>= 1;
-                    }
-                }
-            } else {
-                r = node_hash(&r, p);
-            }
-            fnode >>= 1;
-            snode >>= 1;
-        }
-        snode == 0 && r == root
-    }
-
-    /// RFC 9162 §2.1.4.2: verifying a consistency proof.
-    fn verify_consistency(
-        first: u64,
-        second: u64,
-        first_root: Hash,
-        second_root: Hash,
-        proof: &[Hash],
-    ) -> bool {
-        if first == second {
-            return proof.is_empty() && first_root == second_root;
-        }
-        let mut proof: Vec<Hash> = proof.to_vec();
-        if first.is_power_of_two() {
-            proof.insert(0, first_root);
-        }
-        let (mut fnode, mut snode) = (first - 1, second - 1);
-        while fnode % 2 == 1 {
-            fnode >>= 1;
-            snode >>= 1;
-        }
-        let Some((head, rest)) = proof.split_first() else {
-            return false;
-        };
-        let (mut fr, mut sr) = (*head, *head);
-        for c in rest {
-            if snode == 0 {
-                return false;
-            }
-            if fnode % 2 == 1 || fnode == snode {
-                fr = node_hash(c, &fr);
-                sr = node_hash(c, &sr);
-                if fnode % 2 == 0 {
-                    while fnode % 2 == 0 && fnode != 0 {
-                        fnode >>= 1;
-                        snode >>= 1;
-                    }
-                }
-            } else {
-                sr = node_hash(&sr, c);
-            }
-            fnode >>= 1;
-            snode >>= 1;
-        }
-        snode == 0 && fr == first_root && sr == second_root
     }
 
     #[test]

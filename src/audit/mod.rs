@@ -4,6 +4,7 @@
 //! docs/audit.md.
 
 pub mod content;
+pub mod evidence;
 pub mod merkle;
 pub mod reads;
 pub mod sequencer;

@@ -180,6 +180,12 @@ impl NoteVerifier {
         })
     }
 
+    /// Whether `other` is the same key (and name, when both have one).
+    pub fn same_key(&self, other: &NoteVerifier) -> bool {
+        self.key == other.key
+            && (self.name.is_empty() || other.name.is_empty() || self.name == other.name)
+    }
+
     /// Whether a signature line by `name` with key id `id` is this key's.
     fn names(&self, name: &str, id: &[u8]) -> bool {
         if self.name.is_empty() {

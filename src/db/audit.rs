@@ -178,6 +178,63 @@ pub fn canonical_range(conn: &mut DbConn, first: i64, count: i64) -> StoreResult
         .load(conn)?)
 }
 
+/// The entries recording these history events.
+pub fn for_events(conn: &mut DbConn, event_ids: &[String]) -> StoreResult<Vec<EntryRow>> {
+    let mut out = Vec::with_capacity(event_ids.len());
+    for chunk in event_ids.chunks(500) {
+        out.extend(
+            audit_entries::table
+                .filter(audit_entries::event_id.eq_any(chunk))
+                .select(audit_entries::all_columns)
+                .load::<EntryRow>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The latest entry vouching for `subject`'s state, queued or integrated:
+/// a queued one is the latest of all.
+pub fn latest_for_subject(conn: &mut DbConn, subject: &str) -> StoreResult<Option<EntryRow>> {
+    let queued = audit_entries::table
+        .filter(audit_entries::subject.eq(subject))
+        .filter(audit_entries::seq.is_null())
+        .select(audit_entries::all_columns)
+        .first::<EntryRow>(conn)
+        .optional()?;
+    if queued.is_some() {
+        return Ok(queued);
+    }
+    Ok(audit_entries::table
+        .filter(audit_entries::subject.eq(subject))
+        .filter(audit_entries::seq.is_not_null())
+        .order(audit_entries::seq.desc())
+        .select(audit_entries::all_columns)
+        .first(conn)
+        .optional()?)
+}
+
+/// The stored hashes of these nodes, as (level, index, hash), in one trip
+/// per level.
+pub fn nodes(conn: &mut DbConn, wanted: &[(i32, i64)]) -> StoreResult<Vec<(i32, i64, String)>> {
+    let mut by_level: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
+    for (level, idx) in wanted {
+        by_level.entry(*level).or_default().push(*idx);
+    }
+    let mut out = Vec::with_capacity(wanted.len());
+    for (level, idxs) in by_level {
+        for chunk in idxs.chunks(500) {
+            out.extend(
+                audit_nodes::table
+                    .filter(audit_nodes::level.eq(level))
+                    .filter(audit_nodes::idx.eq_any(chunk))
+                    .select((audit_nodes::level, audit_nodes::idx, audit_nodes::hash))
+                    .load::<(i32, i64, String)>(conn)?,
+            );
+        }
+    }
+    Ok(out)
+}
+
 pub fn insert_head(conn: &mut DbConn, head: &HeadRow) -> StoreResult<()> {
     diesel::insert_into(audit_heads::table)
         .values(head)

@@ -227,6 +227,17 @@ fn erase_holder_if_due(
     ))
 }
 
+/// Whether `user` reads this firearm's personal data restricted.
+pub fn restricts(
+    conn: &mut DbConn,
+    user: &crate::auth::AuthUser,
+    tiers: &Tiers,
+    firearm: &Firearm,
+) -> AppResult<bool> {
+    Ok(!crate::auth::policy::reads_restricted_personal_data(user)
+        && tiers.of_firearm(conn, firearm)? == Tier::Restricted)
+}
+
 /// The restricted tier for a firearm as read: hides the personal data of
 /// its holders and of its events' details from a reader who may not see
 /// it (anyone but tracers and auditors), once the tier has begun.
@@ -237,9 +248,7 @@ pub fn restrict_firearm(
     firearm: &mut Firearm,
     events: &mut [crate::db::firearms::EventRow],
 ) -> AppResult<()> {
-    if crate::auth::policy::reads_restricted_personal_data(user)
-        || tiers.of_firearm(conn, firearm)? != Tier::Restricted
-    {
+    if !restricts(conn, user, tiers, firearm)? {
         return Ok(());
     }
     mask_holder(&mut firearm.owner, personal::RESTRICTED);

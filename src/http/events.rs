@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 
 use super::json::ApiJson;
 use super::{etag, if_match, parse_id, wants_csv};
-use crate::audit::reads;
+use crate::audit::{evidence, reads};
 use crate::auth::Recorder;
 use crate::auth::{self, Caller};
-use crate::db::firearms::EventRow;
+use crate::db::firearms::{EventRow, FirearmRow};
 use crate::domain::firearm::{parse_label, parse_occurred_at};
 use crate::domain::text::spreadsheet_safe;
 use crate::domain::DestructionMethod;
@@ -17,6 +17,7 @@ use crate::events::input::EventInput;
 use crate::events::{self, input, BatchDestruction};
 use crate::firearms::view::FirearmView;
 use crate::holders::retention::{self, Tiers};
+use crate::http::audit::{latest_head, signed_checkpoint};
 use crate::http::state::AppState;
 use crate::input::Recipient;
 
@@ -234,6 +235,68 @@ pub async fn history(
         firearm_id: firearm.id,
         events,
     }))
+}
+
+/// One firearm's custody history with the proof that it is what the
+/// audit log recorded: every event's content, its entry and inclusion
+/// proof, the firearm's state, and the signed checkpoint. Checked offline
+/// by `registry audit verify-evidence FILE --key KEY` (docs/audit.md).
+#[utoipa::path(get, path = "/v1/firearms/{id}/evidence", tag = "firearms", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The firearm's id")),
+    responses((status = 200, body = crate::audit::evidence::Bundle),
+        (status = 403, body = crate::http::Problem), (status = 404, body = crate::http::Problem),
+        (status = 503, description = "the log has not integrated the latest entries yet", body = crate::http::Problem)))]
+pub async fn evidence(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<web::Json<evidence::Bundle>> {
+    let id = parse_id(&id)?;
+    caller.require_purpose(state.settings.require_purpose)?;
+    // A write's entry joins the tree within a batch (about 50 ms); wait
+    // for it rather than prove an older history.
+    for _ in 0..30 {
+        let head = latest_head(&state).await?;
+        let note = signed_checkpoint(&state, &head).await?;
+        let key = state.audit.key.verifier();
+        let (reads, tiers, id) = (state.reads.clone(), Tiers::of(&state.settings), id.clone());
+        let built = auth::run_as(&state.pool, caller.clone(), move |c, user| {
+            let (firearm, rows) = events::history(c, user, &id)?;
+            let events: Vec<EventRow> = rows.into_iter().map(|(e, _)| e).collect();
+            let restricted = retention::restricts(c, user, &tiers, &firearm)?;
+            if restricted && events.iter().any(evidence::discloses_personal_data) {
+                return Err(AppError::forbidden_because(
+                    "personal_data_restricted",
+                    "this history holds personal data recorded before it was sealed, which \
+                     your role may no longer read; an auditor can obtain its evidence",
+                ));
+            }
+            let row = FirearmRow::from(&firearm);
+            let all = events.len() as i64 == firearm.version;
+            let request = evidence::Request {
+                firearm: &row,
+                events: &events,
+                complete: all && !restricted,
+                with_state: !restricted,
+            };
+            let built = evidence::build(c, &request, &head, note, key)?;
+            if built.is_ok() {
+                let detail = json!({"firearm_id": id, "events": events.len(),
+                    "checkpoint_size": head.size});
+                let read = reads::entry("evidence.read", format!("firearm:{id}"), detail);
+                reads.record(c, &user.audit_actor(), read)?;
+            }
+            Ok(built)
+        })
+        .await?;
+        if let Ok(bundle) = built {
+            return Ok(web::Json(bundle));
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(AppError::Unavailable(
+        "the audit log has not yet integrated this firearm's latest entries; retry shortly".into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

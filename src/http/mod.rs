@@ -90,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/firearms/{id}", web::get().to(firearms::show))
             .route("/firearms/{id}/events", web::post().to(events::record))
             .route("/firearms/{id}/history", web::get().to(events::history))
+            .route("/firearms/{id}/evidence", web::get().to(events::evidence))
             .route("/destructions", web::post().to(events::destroy))
             .route("/trace", web::get().to(trace::trace))
             .route("/notifications", web::get().to(trace::notifications))

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod conventions;
 mod destruction;
+mod evidence;
 mod firearms;
 mod helpers;
 mod holders;

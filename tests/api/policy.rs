@@ -239,6 +239,19 @@ fn endpoints() -> Vec<(&'static str, Endpoint)> {
             ),
         ),
         (
+            "read evidence",
+            e(
+                "GET",
+                |w, _, _| format!("/v1/firearms/{}/evidence", w.firearm),
+                None,
+                |r, s| match (r, s) {
+                    (SystemAdmin, _) => 403,
+                    (Auditor, _) | (_, Own) => 200,
+                    _ => 404,
+                },
+            ),
+        ),
+        (
             "register firearm",
             e(
                 "POST",

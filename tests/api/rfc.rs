@@ -5,6 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub type Hash = [u8; 32];
@@ -247,4 +248,28 @@ impl<F: Fn(&str) -> Vec<u8>> TileClient<F> {
         path(self, m, 0, self.size, &mut out);
         out
     }
+}
+
+/// JSON with keys sorted at every level and no whitespace.
+pub fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical_json(&m[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
 }

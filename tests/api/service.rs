@@ -114,6 +114,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/v1/firearms/import"),
     ("post", "/v1/firearms/{id}/events"),
     ("get", "/v1/firearms/{id}/history"),
+    ("get", "/v1/firearms/{id}/evidence"),
     ("post", "/v1/destructions"),
     ("get", "/v1/audit/entries"),
     ("get", "/v1/audit/head"),
