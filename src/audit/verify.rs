@@ -84,6 +84,8 @@ fn current_state(conn: &mut DbConn, subject: &str) -> AppResult<Option<String>> 
         }
         "armoury" => db::armouries::find(conn, id)?.map(|r| content::digest(&content::armoury(&r))),
         "webhook" => db::webhooks::find(conn, id)?.map(|r| content::digest(&content::webhook(&r))),
+        "trace_request" => db::trace_requests::find(conn, id)?
+            .map(|r| content::digest(&content::trace_request(&r))),
         "holder" => match db::holders::find(conn, id)? {
             Some(r) => {
                 let ids = db::holders::identifiers(conn, id)?;
