@@ -43,6 +43,17 @@ pub enum Command {
     Retention(RetentionCommand),
     /// Print a national report (docs/reports.md), read on the record.
     Report(ReportArgs),
+    /// Work with trace requests.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TraceCommand {
+    /// Check a signed trace answer offline: the `signed_response` note, or
+    /// the JSON of GET /v1/trace-requests/{id} (whose shown response must be
+    /// the signed one), against the responding registry's key.
+    VerifyAnswer(VerifyArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -167,6 +178,7 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Report(args) => report(&args, &settings),
+        Command::Trace(TraceCommand::VerifyAnswer(args)) => verify_answer(&args),
     }
 }
 
@@ -202,6 +214,26 @@ fn verify_evidence(args: &VerifyArgs) -> Result<(), String> {
     println!(
         "valid: firearm {}, {} events ({extent}), in the log of {} at size {}",
         v.firearm_id, v.events, v.origin, v.size
+    );
+    Ok(())
+}
+
+fn verify_answer(args: &VerifyArgs) -> Result<(), String> {
+    let verifier = verifier_key(&args.key)?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let a = crate::trace::requests::verify_answer(&text, &verifier)
+        .map_err(|e| format!("INVALID: {e}"))?;
+    let field = |name: &str| a[name].as_str().unwrap_or("?").to_string();
+    println!(
+        "valid: the answer to trace request {} ({}), outcome {}, given by agency {} to agency {} at {}, signed by {}",
+        field("reference"),
+        field("request_id"),
+        field("outcome"),
+        field("to_agency_id"),
+        field("from_agency_id"),
+        field("responded_at"),
+        field("signer")
     );
     Ok(())
 }

@@ -210,8 +210,10 @@ pub fn user(r: &UserRow) -> Value {
     state
 }
 
+/// A trace request's state. The signed response appears once set, so the
+/// digests of requests answered before answers were signed still match.
 pub fn trace_request(row: &TraceRequestRow) -> Value {
-    json!({
+    let mut state = json!({
         "id": row.id, "reference": row.reference, "from_agency_id": row.from_agency_id,
         "to_agency_id": row.to_agency_id, "status": row.status, "urgency": row.urgency,
         "firearm": stored_json(&row.firearm),
@@ -219,7 +221,11 @@ pub fn trace_request(row: &TraceRequestRow) -> Value {
         "respond_by": row.respond_by.as_ref().map(time),
         "response": row.response.as_deref().map(stored_json),
         "version": row.version,
-    })
+    });
+    if let Some(note) = &row.signed_response {
+        state["signed_response"] = json!(note);
+    }
+    state
 }
 
 pub fn armoury(r: &ArmouryRow) -> Value {

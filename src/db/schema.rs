@@ -147,6 +147,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         outcome -> Nullable<Text>,
+        signed_response -> Nullable<Text>,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct TraceRequestRow {
     pub updated_at: NaiveDateTime,
     /// The response's outcome, for counting answers (docs/reports.md).
     pub outcome: Option<String>,
+    /// The response as a note signed with the audit key.
+    pub signed_response: Option<String>,
 }
 
 /// Inserts a request; a taken reference answers `duplicate_reference` so

@@ -33,6 +33,11 @@ pub struct TraceRequestView {
     /// The answer; `last_known_holder` only when the outcome is identified.
     #[schema(value_type = Option<Object>)]
     pub response: Option<Value>,
+    /// The response as a C2SP signed note: its text is the canonical JSON
+    /// of the response with the request it answers, signed with the
+    /// registry's audit key (`/v1/audit/key`). Keep it; check it with
+    /// `registry trace verify-answer`.
+    pub signed_response: Option<String>,
     /// Matches found at creation: for the receiving agency and auditors only.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
@@ -70,6 +75,7 @@ fn view(row: TraceRequestRow, party: Party) -> TraceRequestView {
         to_agency_id: row.to_agency_id,
         overdue,
         response,
+        signed_response: row.signed_response,
         version: row.version,
     }
 }
@@ -188,6 +194,7 @@ pub async fn respond(
     id: web::Path<String>,
     body: ApiJson<RespondRequest>,
 ) -> AppResult<HttpResponse> {
-    let row = requests::respond(&state.pool, &user, parse_id(&id)?, body.0).await?;
+    let log = state.audit.clone();
+    let row = requests::respond(&state.pool, log, &user, parse_id(&id)?, body.0).await?;
     Ok(with_etag(row.version, view(row, Party::Receiver)))
 }

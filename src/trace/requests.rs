@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::{search, RawAttributes, TraceQuery};
 use crate::audit::reads::ReadLog;
+use crate::audit::sequencer::AuditLog;
 use crate::audit::{self, content, Entry};
 use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
@@ -255,6 +256,7 @@ pub async fn create(
             created_at: at,
             updated_at: at,
             outcome: None,
+            signed_response: None,
         };
         // References are drawn at random; a clash draws again.
         for _ in 0..8 {
@@ -433,8 +435,74 @@ impl Answer {
     }
 }
 
+/// The text a trace answer is signed as: the canonical JSON of the
+/// response, bound to its request and to the log that signs it, on one
+/// line (a signed note's text ends in a newline).
+pub fn answer_text(origin: &str, row: &TraceRequestRow, response: &Value) -> String {
+    let mut text = json!({
+        "type": "trace_response/v1",
+        "signer": origin,
+        "request_id": row.id,
+        "reference": row.reference,
+        "from_agency_id": row.from_agency_id,
+        "to_agency_id": row.to_agency_id,
+    });
+    let identified = response["outcome"] == "identified";
+    if let (Some(t), Some(r)) = (text.as_object_mut(), response.as_object()) {
+        // What the requester is shown, and no more: a holder only with
+        // an identification.
+        for (k, v) in r {
+            if k != "last_known_holder" || identified {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    format!("{}\n", content::canonical_json(&text))
+}
+
+/// Checks a signed trace answer offline: the note alone, or the JSON of
+/// `GET /v1/trace-requests/{id}` holding it, whose shown response must
+/// then be the signed one. Answers the signed content.
+pub fn verify_answer(
+    file: &str,
+    key: &crate::audit::signing::NoteVerifier,
+) -> Result<Value, String> {
+    let shown: Option<Value> = serde_json::from_str(file).ok();
+    let note = match &shown {
+        Some(v) => v
+            .get("signed_response")
+            .and_then(Value::as_str)
+            .ok_or("the request has no signed_response: it is not answered, or was answered before answers were signed")?
+            .to_string(),
+        None => file.to_string(),
+    };
+    let text = key.open(&note)?;
+    let signed: Value =
+        serde_json::from_str(text).map_err(|_| "the signed text is not JSON".to_string())?;
+    if signed["type"] != "trace_response/v1" {
+        return Err("the signed note is not a trace response".into());
+    }
+    if let Some(shown) = shown {
+        if shown["id"] != signed["request_id"] {
+            return Err("the signed answer is for another request".into());
+        }
+        let differs = shown["response"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(k, v)| signed.get(k) != Some(v));
+        if differs {
+            return Err("the response shown differs from the signed one".into());
+        }
+    }
+    Ok(signed)
+}
+
+/// Records the receiving agency's answer, signed with the registry's
+/// audit key so neither side can later deny what was answered.
 pub async fn respond(
     pool: &Pool,
+    log: Arc<AuditLog>,
     user: &AuthUser,
     id: String,
     req: RespondRequest,
@@ -471,6 +539,11 @@ pub async fn respond(
                 "responded_by": user.id,
             });
             row.status = RequestStatus::Answered.to_string();
+            row.signed_response = Some(log.key.sign_note(&answer_text(
+                &log.origin,
+                &row,
+                &response,
+            )));
             row.response = Some(response.to_string());
             row.outcome = Some(outcome.to_string());
             row.responded_at = Some(now);

@@ -226,6 +226,7 @@ fn the_whole_exchange_between_two_countries_with_a_third_kept_out() {
         "Lomé Arms SARL"
     );
     assert_eq!(theirs.body["overdue"], false);
+    signed_answer_holds(&x, &theirs.body);
 
     // Every step is in the audit log.
     wait_integrated(&x.reg.app.database_url);
@@ -246,6 +247,15 @@ fn the_whole_exchange_between_two_countries_with_a_third_kept_out() {
             "trace_request.answered"
         ]
     );
+    // A signed answer swapped in the database no longer matches its entry.
+    let report = x.reg.app.get("/v1/audit/verify", &x.auditor).body;
+    assert_eq!(report["valid"], true, "{report}");
+    sql(
+        &x.reg.app.database_url,
+        &format!("UPDATE trace_requests SET signed_response = 'forged' WHERE id = '{id}'"),
+    );
+    let report = x.reg.app.get("/v1/audit/verify", &x.auditor).body;
+    assert_eq!(report["valid"], false, "{report}");
 }
 
 #[test]
@@ -265,6 +275,64 @@ fn a_declined_answer_states_its_grounds_and_hides_no_holder_it_lacks() {
         .get(&format!("/v1/trace-requests/{id}"), &x.tg_tracer);
     assert_eq!(theirs.body["response"]["outcome"], "declined");
     assert!(theirs.body["response"].get("last_known_holder").is_none());
+    // Nor does the signed answer hold it.
+    let note = theirs.body["signed_response"].as_str().expect("signed");
+    assert!(!note.contains("withheld"), "{note}");
+    assert!(note.contains("\"outcome\":\"declined\""), "{note}");
+}
+
+fn verify_answer(file_text: &str, key: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("answer-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("answer");
+    std::fs::write(&file, file_text).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_registry"))
+        .args(["trace", "verify-answer"])
+        .arg(&file)
+        .args(["--key", key])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The requester keeps the signed answer and checks it later: with an
+/// independent note verifier, and offline with `registry trace
+/// verify-answer`; a changed answer, or a shown response that is not the
+/// signed one, is refused.
+fn signed_answer_holds(x: &Exchange, request: &Value) {
+    let key = x.reg.app.get("/v1/audit/key", &x.auditor).body;
+    let public = crate::rfc::unhex(key["public_key"].as_str().expect("key"));
+    let note = request["signed_response"]
+        .as_str()
+        .expect("signed response");
+    let text = crate::rfc::open_note(note, "registry.test/audit", &public).expect("signed");
+    let signed: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(text, format!("{}\n", crate::rfc::canonical_json(&signed)));
+    assert_eq!(signed["type"], "trace_response/v1");
+    assert_eq!(signed["request_id"], request["id"]);
+    assert_eq!(signed["reference"], request["reference"]);
+    for (k, v) in request["response"].as_object().expect("response") {
+        assert_eq!(&signed[k], v, "{k}");
+    }
+    let vkey = key["verifier_key"].as_str().expect("vkey");
+    let (ok, out) = verify_answer(&request.to_string(), vkey);
+    assert!(ok, "{out}");
+    assert!(out.contains("outcome identified"), "{out}");
+    let (ok, out) = verify_answer(note, key["public_key"].as_str().expect("hex"));
+    assert!(ok, "{out}");
+    let (ok, out) = verify_answer(&note.replace("identified", "not_found"), vkey);
+    assert!(!ok && out.contains("signature does not verify"), "{out}");
+    let mut shown = request.clone();
+    shown["response"]["outcome"] = json!("not_found");
+    let (ok, out) = verify_answer(&shown.to_string(), vkey);
+    assert!(!ok && out.contains("differs from the signed one"), "{out}");
 }
 
 #[test]

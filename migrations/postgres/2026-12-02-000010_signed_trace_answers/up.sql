@@ -1,0 +1,1 @@
+ALTER TABLE trace_requests ADD COLUMN signed_response TEXT;

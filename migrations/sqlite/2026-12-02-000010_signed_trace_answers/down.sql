@@ -1,0 +1,1 @@
+ALTER TABLE trace_requests DROP COLUMN signed_response;
