@@ -46,6 +46,33 @@ pub enum Command {
     /// Work with trace requests.
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Witness other registries' audit logs (c2sp.org/tlog-witness).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+}
+
+#[derive(Subcommand)]
+pub enum WitnessCommand {
+    /// Serve a witness: cosign each log's checkpoints that extend the last
+    /// one cosigned, and refuse the others. Needs no database.
+    Serve(WitnessArgs),
+}
+
+#[derive(Args)]
+pub struct WitnessArgs {
+    /// The witness's name, e.g. `witness.example.org/w1`.
+    #[arg(long)]
+    pub name: String,
+    /// Where its key and the latest checkpoint of each log are kept.
+    #[arg(long)]
+    pub state: std::path::PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: String,
+    /// A log to follow: its verifier key (its origin is the key's name),
+    /// or `<origin> <verifier key>`. Repeat for several.
+    #[arg(long = "log", required = true)]
+    pub logs: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -115,6 +142,10 @@ pub struct VerifyArgs {
     /// GET /v1/audit/key.
     #[arg(long)]
     pub key: String,
+    /// A witness whose cosignature the checkpoint must carry: its
+    /// cosignature verifier key. Repeat for several.
+    #[arg(long = "witness")]
+    pub witnesses: Vec<String>,
 }
 
 #[derive(Args)]
@@ -179,6 +210,10 @@ pub fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         }
         Command::Report(args) => report(&args, &settings),
         Command::Trace(TraceCommand::VerifyAnswer(args)) => verify_answer(&args),
+        Command::Witness(WitnessCommand::Serve(args)) => {
+            let witness = crate::witness::Witness::open(&args.state, &args.name, &args.logs)?;
+            crate::witness::serve::run(witness, &args.listen)
+        }
     }
 }
 
@@ -192,28 +227,45 @@ fn verifier_key(arg: &str) -> Result<crate::audit::signing::NoteVerifier, String
 fn verify_export(args: &VerifyArgs) -> Result<(), String> {
     let verifier = verifier_key(&args.key)?;
     let (file, progress) = crate::progress::open(&args.file, "verify")?;
-    let (origin, size, root) =
-        crate::audit::verify::verify_export(std::io::BufReader::new(file), &verifier)
-            .map_err(|e| format!("INVALID: {e}"))?;
+    let (origin, size, root, witnessed) = crate::audit::verify::verify_export(
+        std::io::BufReader::new(file),
+        &verifier,
+        &args.witnesses,
+    )
+    .map_err(|e| format!("INVALID: {e}"))?;
     progress.finish();
-    println!("valid: {size} entries, root {root}, signed by {origin}");
+    println!(
+        "valid: {size} entries, root {root}, signed by {origin}{}",
+        cosigned(witnessed)
+    );
     Ok(())
+}
+
+fn cosigned(witnesses: usize) -> String {
+    match witnesses {
+        0 => String::new(),
+        n => format!(", cosigned by the {n} witnesses given"),
+    }
 }
 
 fn verify_evidence(args: &VerifyArgs) -> Result<(), String> {
     let verifier = verifier_key(&args.key)?;
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let v =
-        crate::audit::evidence::verify(&text, &verifier).map_err(|e| format!("INVALID: {e}"))?;
+    let v = crate::audit::evidence::verify(&text, &verifier, &args.witnesses)
+        .map_err(|e| format!("INVALID: {e}"))?;
     let extent = if v.complete {
         "the whole history and the current state".to_string()
     } else {
         format!("the history through sequence {}", v.events)
     };
     println!(
-        "valid: firearm {}, {} events ({extent}), in the log of {} at size {}",
-        v.firearm_id, v.events, v.origin, v.size
+        "valid: firearm {}, {} events ({extent}), in the log of {} at size {}{}",
+        v.firearm_id,
+        v.events,
+        v.origin,
+        v.size,
+        cosigned(v.cosigned)
     );
     Ok(())
 }

@@ -61,6 +61,35 @@ pub struct Settings {
     /// Serve the checkpoint and hash tiles under `/tlog/` without a token
     /// (`REGISTRY_TLOG_PUBLIC`): they are hashes and disclose no record.
     pub tlog_public: bool,
+    /// Witnesses the log submits its checkpoints to (`REGISTRY_WITNESSES`:
+    /// `;`-separated `<URL> <verifier key>`).
+    pub witnesses: Vec<WitnessSetting>,
+    /// How many must cosign a head (`REGISTRY_WITNESS_QUORUM`; all).
+    pub witness_quorum: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WitnessSetting {
+    pub url: String,
+    pub key: String,
+}
+
+fn witnesses() -> Result<Vec<WitnessSetting>, String> {
+    let Some(list) = var("REGISTRY_WITNESSES") else {
+        return Ok(Vec::new());
+    };
+    list.split(';')
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| match w.split_whitespace().collect::<Vec<_>>()[..] {
+            [url, key] => Ok(WitnessSetting {
+                url: url.into(),
+                key: key.into(),
+            }),
+            _ => Err(format!(
+                "REGISTRY_WITNESSES: `{w}` is not `<URL> <verifier key>`"
+            )),
+        })
+        .collect()
 }
 
 /// How webhooks behave on this node (docs/webhooks.md).
@@ -169,6 +198,8 @@ impl Settings {
                 ),
             },
             tlog_public: parse_var("REGISTRY_TLOG_PUBLIC")?.unwrap_or(false),
+            witnesses: witnesses()?,
+            witness_quorum: parse_var("REGISTRY_WITNESS_QUORUM")?,
         })
     }
 }

@@ -23,3 +23,4 @@ pub mod telemetry;
 pub mod tls;
 pub mod trace;
 pub mod webhooks;
+pub mod witness;

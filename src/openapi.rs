@@ -53,7 +53,7 @@ use crate::http::{
         events::EventView, events::RecordedBy, events::Recorded, events::History,
         crate::audit::evidence::Bundle, crate::audit::evidence::Proven, crate::audit::evidence::ProvenEntry,
         events::DestructionRequest, events::DestructionResult, crate::events::DestructionFailure,
-        audit::EntryView, audit::ActorView, pagination::Page<audit::EntryView>, audit::HeadView, audit::KeyView,
+        audit::EntryView, audit::ActorView, pagination::Page<audit::EntryView>, audit::HeadView, audit::WitnessView, audit::KeyView,
         audit::InclusionProof, audit::ConsistencyProof, crate::audit::verify::Report,
         trace::MatchView, trace::TraceResult, trace::Notification, pagination::Page<trace::Notification>,
         trace_requests::TraceRequestView, pagination::Page<trace_requests::TraceRequestView>,

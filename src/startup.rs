@@ -13,6 +13,7 @@ use crate::accounts;
 use crate::audit::reads::ReadLog;
 use crate::audit::sequencer::{self, AuditLog};
 use crate::audit::signing::NoteKey;
+use crate::audit::witnessing::{self, Witnesses};
 use crate::auth::TokenKeys;
 use crate::config::{redact_url, Settings};
 use crate::db::{self, DbTarget};
@@ -125,6 +126,16 @@ impl Application {
         } else {
             sequencer::spawn(pool.clone(), audit.clone(), stop_sequencer.clone())?;
         }
+        let witnesses =
+            Witnesses::from_settings(&settings.witnesses, settings.witness_quorum)?.map(Arc::new);
+        if let Some(w) = &witnesses {
+            witnessing::spawn(
+                pool.clone(),
+                audit.clone(),
+                w.clone(),
+                stop_sequencer.clone(),
+            )?;
+        }
         let keep = crate::housekeeping::Retention {
             idempotency_keys: chrono::Duration::hours(settings.idempotency_retention_hours),
             login_attempts: chrono::Duration::days(1),
@@ -152,6 +163,7 @@ impl Application {
             metrics: Metrics::default(),
             audit,
             reads,
+            witnesses,
         });
         let (server, scheme) = serve(listener, state)?;
         tracing::info!(port, scheme, "registry listening");

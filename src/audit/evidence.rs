@@ -212,6 +212,8 @@ pub struct Verified {
     pub complete: bool,
     pub origin: String,
     pub size: u64,
+    /// How many of the witnesses given cosigned the checkpoint (all).
+    pub cosigned: usize,
 }
 
 fn hash_hex(text: &str) -> Result<Hash, String> {
@@ -246,28 +248,15 @@ fn said<'a>(canonical: &'a Value, field: &str) -> Option<&'a str> {
     canonical.get(field).and_then(Value::as_str)
 }
 
-/// Checks a bundle with the registry's key alone. The first problem is
-/// named by where it is (`events[3] (sequence 4): …`).
-pub fn verify(text: &str, key: &NoteVerifier) -> Result<Verified, String> {
-    let b: Bundle =
-        serde_json::from_str(text).map_err(|e| format!("not an evidence bundle: {e}"))?;
-    if b.format != FORMAT {
-        return Err(format!("format `{}` is not {FORMAT}", b.format));
-    }
-    let named = NoteVerifier::parse(&b.verifier_key).map_err(|e| format!("verifier_key: {e}"))?;
-    if !named.same_key(key) {
-        return Err("verifier_key is not the key given".into());
-    }
-    let body = key
-        .open(&b.checkpoint)
-        .map_err(|e| format!("checkpoint: {e}"))?;
-    let (origin, size, root) = parse_checkpoint(body).map_err(|e| format!("checkpoint: {e}"))?;
+/// Every event: proven, of this firearm, in gap-free sequence, and what
+/// its entry vouches for. Answers the last event's entry seq.
+fn check_events(b: &Bundle, size: u64, root: &Hash) -> Result<Option<u64>, String> {
     let target = format!("firearm:{}", b.firearm_id);
     let mut last_seq = None;
     for (i, p) in b.events.iter().enumerate() {
         let sequence = i as i64 + 1;
         let at = |e: String| format!("events[{i}] (sequence {sequence}): {e}");
-        let canonical = check_part(p, size, &root).map_err(at)?;
+        let canonical = check_part(p, size, root).map_err(at)?;
         if p.content.get("sequence").and_then(Value::as_i64) != Some(sequence) {
             return Err(at(
                 "the sequence is not the next one: an event is missing or out of order".into(),
@@ -289,10 +278,18 @@ pub fn verify(text: &str, key: &NoteVerifier) -> Result<Verified, String> {
         }
         last_seq = Some(p.entry.seq);
     }
+    Ok(last_seq)
+}
+
+/// The firearm's state: proven, vouched for by its latest entry, no
+/// older than the last event, and, when complete, at the version the
+/// number of events gives.
+fn check_state(b: &Bundle, last_seq: Option<u64>, size: u64, root: &Hash) -> Result<(), String> {
+    let target = format!("firearm:{}", b.firearm_id);
     match (&b.state, b.complete) {
         (Some(s), _) => {
             let at = |e: String| format!("state: {e}");
-            let canonical = check_part(s, size, &root).map_err(at)?;
+            let canonical = check_part(s, size, root).map_err(at)?;
             if said(&canonical, "subject") != Some(target.as_str())
                 || s.content.get("id").and_then(Value::as_str) != Some(b.firearm_id.as_str())
             {
@@ -318,11 +315,35 @@ pub fn verify(text: &str, key: &NoteVerifier) -> Result<Verified, String> {
         (None, true) => return Err("a complete bundle must hold the firearm's state".into()),
         (None, false) => {}
     }
+    Ok(())
+}
+
+/// Checks a bundle with the registry's key alone. The first problem is
+/// named by where it is (`events[3] (sequence 4): …`).
+pub fn verify(text: &str, key: &NoteVerifier, witnesses: &[String]) -> Result<Verified, String> {
+    let b: Bundle =
+        serde_json::from_str(text).map_err(|e| format!("not an evidence bundle: {e}"))?;
+    if b.format != FORMAT {
+        return Err(format!("format `{}` is not {FORMAT}", b.format));
+    }
+    let named = NoteVerifier::parse(&b.verifier_key).map_err(|e| format!("verifier_key: {e}"))?;
+    if !named.same_key(key) {
+        return Err("verifier_key is not the key given".into());
+    }
+    let body = key
+        .open(&b.checkpoint)
+        .map_err(|e| format!("checkpoint: {e}"))?;
+    let cosigned = super::cosign::require_all(&b.checkpoint, body, witnesses)
+        .map_err(|e| format!("checkpoint: {e}"))?;
+    let (origin, size, root) = parse_checkpoint(body).map_err(|e| format!("checkpoint: {e}"))?;
+    let last_seq = check_events(&b, size, &root)?;
+    check_state(&b, last_seq, size, &root)?;
     Ok(Verified {
         firearm_id: b.firearm_id,
         events: b.events.len(),
         complete: b.complete,
         origin,
         size,
+        cosigned,
     })
 }

@@ -4,6 +4,7 @@
 //! docs/audit.md.
 
 pub mod content;
+pub mod cosign;
 pub mod evidence;
 pub mod merkle;
 pub mod reads;
@@ -11,6 +12,7 @@ pub mod sequencer;
 pub mod signing;
 pub mod tiles;
 pub mod verify;
+pub mod witnessing;
 
 use serde_json::{json, Value};
 

@@ -22,16 +22,22 @@ pub struct NoteKey {
 
 /// The 4-byte key id of a signed-note key: SHA-256(name || "\n" || alg || key)[:4].
 fn key_hash(name: &str, public: &[u8; 32]) -> [u8; 4] {
+    typed_key_hash(name, ED25519, public)
+}
+
+/// The key id for a signature type: 0x01 for notes, 0x04 for Ed25519
+/// cosignatures (c2sp.org/tlog-cosignature).
+pub fn typed_key_hash(name: &str, alg: u8, public: &[u8; 32]) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ED25519]);
+    h.update([alg]);
     h.update(public);
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
 }
 
-fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('+') && !name.chars().any(char::is_whitespace)
 }
 

@@ -283,7 +283,8 @@ fn unaccounted_row(conn: &mut DbConn) -> AppResult<Option<String>> {
 pub fn verify_export<R: BufRead>(
     input: R,
     verifier: &NoteVerifier,
-) -> Result<(String, u64, String), String> {
+    witnesses: &[String],
+) -> Result<(String, u64, String, usize), String> {
     let mut leaves = CompactRange::default();
     let mut checkpoint = None;
     for (n, line) in input.lines().enumerate() {
@@ -330,6 +331,7 @@ pub fn verify_export<R: BufRead>(
     }
     let note = checkpoint.ok_or("the export ends without a checkpoint")?;
     let text = verifier.open(&note)?;
+    let witnessed = super::cosign::require_all(&note, text, witnesses)?;
     let (origin, size, root) = parse_checkpoint(text)?;
     if size != leaves.size() {
         return Err(format!(
@@ -342,5 +344,5 @@ pub fn verify_export<R: BufRead>(
             "the entries do not hash to the checkpoint's root at size {size}"
         ));
     }
-    Ok((origin, size, hex::encode(root)))
+    Ok((origin, size, hex::encode(root), witnessed))
 }

@@ -18,6 +18,7 @@ pub mod trace;
 pub mod trace_requests;
 pub mod users;
 pub mod webhooks;
+pub mod witnesses;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;

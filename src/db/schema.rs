@@ -126,6 +126,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_witnesses (name) {
+        name -> Text,
+        size -> BigInt,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_cosignatures (size, witness) {
+        size -> BigInt,
+        witness -> Text,
+        line -> Text,
+        cosigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     trace_requests (id) {
         id -> Text,
         reference -> Text,

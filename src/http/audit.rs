@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 use crate::audit::merkle::{self, Hash, Nodes};
 use crate::audit::reads;
-use crate::audit::sequencer::{parse_hash, StoredNodes};
+use crate::audit::sequencer::StoredNodes;
 use crate::audit::verify::{self, Report};
+use crate::audit::witnessing;
 use crate::auth::policy::{self, Action};
 use crate::auth::AuthUser;
 use crate::db::audit::{EntryRow, HeadRow};
@@ -141,6 +142,21 @@ pub struct HeadView {
     /// `<origin>\n<size>\n<base64 root>\n`.
     pub signature: String,
     pub origin: String,
+    /// Whether the quorum of configured witnesses has cosigned this head
+    /// (always false with no witness configured).
+    pub witnessed: bool,
+    /// How many witnesses have cosigned this head.
+    pub cosignatures: usize,
+    /// Each configured witness: the size it last cosigned and why it last
+    /// refused, if it did.
+    pub witnesses: Vec<WitnessView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WitnessView {
+    pub name: String,
+    pub size: i64,
+    pub last_error: Option<String>,
 }
 
 pub(crate) async fn latest_head(state: &AppState) -> AppResult<HeadRow> {
@@ -155,12 +171,31 @@ pub(crate) async fn latest_head(state: &AppState) -> AppResult<HeadRow> {
 pub async fn head(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<HeadView>> {
     require_auditor(&user)?;
     let h = latest_head(&state).await?;
+    let size = h.size;
+    let (cosigned, witnesses) = db::run(&state.pool, move |c| -> AppResult<_> {
+        Ok((
+            db::witnesses::cosignatures(c, size)?,
+            db::witnesses::all(c)?,
+        ))
+    })
+    .await?;
+    let quorum = state.witnesses.as_ref().map(|w| w.quorum);
     Ok(web::Json(HeadView {
         size: h.size,
         root_hash: h.root_hash,
         at: h.at.and_utc(),
         signature: h.signature,
         origin: state.audit.origin.clone(),
+        witnessed: quorum.is_some_and(|q| cosigned.len() >= q),
+        cosignatures: cosigned.len(),
+        witnesses: witnesses
+            .into_iter()
+            .map(|(name, size, last_error)| WitnessView {
+                name,
+                size,
+                last_error,
+            })
+            .collect(),
     }))
 }
 
@@ -176,11 +211,13 @@ pub async fn checkpoint(state: web::Data<AppState>, user: AuthUser) -> AppResult
         .body(note))
 }
 
-/// A head as a signed checkpoint note.
+/// A head as a signed checkpoint note, with the cosignatures kept for it.
 pub(crate) async fn signed_checkpoint(state: &AppState, head: &HeadRow) -> AppResult<String> {
-    Ok(state
-        .audit
-        .checkpoint(head.size as u64, &parse_hash(&head.root_hash)?))
+    let (log, head) = (state.audit.clone(), head.clone());
+    db::run(&state.pool, move |c| {
+        witnessing::cosigned_checkpoint(c, &log, &head)
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -380,9 +417,7 @@ pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web
 pub async fn export(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
     require_auditor(&user)?;
     let head = latest_head(&state).await?;
-    let note = state
-        .audit
-        .checkpoint(head.size as u64, &parse_hash(&head.root_hash)?);
+    let note = signed_checkpoint(&state, &head).await?;
     let (reads, actor) = (state.reads.clone(), user.audit_actor());
     let read = reads::entry("audit.export", "audit", json!({"size": head.size}));
     db::run(&state.pool, move |c| reads.record(c, &actor, read)).await?;

@@ -16,4 +16,6 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     /// Where reads of registry data are recorded.
     pub reads: Arc<ReadLog>,
+    /// The witnesses that cosign the log's heads, if any.
+    pub witnesses: Option<Arc<crate::audit::witnessing::Witnesses>>,
 }

@@ -142,6 +142,8 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         retention_open_years: 10,
         retention_restricted_years: 30,
         tlog_public: false,
+        witnesses: Vec::new(),
+        witness_quorum: None,
         webhooks: registry::config::WebhookSettings {
             allow_private: true,
             ..Default::default()

@@ -27,3 +27,4 @@ mod trace;
 mod trace_requests;
 mod trust;
 mod webhooks;
+mod witness;

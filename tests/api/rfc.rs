@@ -147,6 +147,24 @@ pub fn open_note(note: &str, name: &str, public: &[u8; 32]) -> Option<String> {
     })
 }
 
+/// Checks an Ed25519 cosignature (type 0x04, `cosignature/v1`) by `name`
+/// on the checkpoint text; answers its timestamp.
+pub fn cosigned_at(note: &str, name: &str, public: &[u8; 32]) -> Option<u64> {
+    let (text, sigs) = split_note(note);
+    let key = ed25519_dalek::VerifyingKey::from_bytes(public).ok()?;
+    let id = key_id(name, 4, public);
+    sigs.iter().find_map(|(n, sig)| {
+        if n != name || sig.len() != 76 || sig[..4] != id {
+            return None;
+        }
+        let time = u64::from_be_bytes(sig[4..12].try_into().ok()?);
+        let message = format!("cosignature/v1\ntime {time}\n{text}");
+        let s = ed25519_dalek::Signature::from_slice(&sig[12..]).ok()?;
+        key.verify_strict(message.as_bytes(), &s).ok()?;
+        Some(time)
+    })
+}
+
 /// A checkpoint's origin, size and root hash.
 pub fn parse_checkpoint(text: &str) -> (String, u64, Hash) {
     let lines: Vec<&str> = text.lines().collect();
