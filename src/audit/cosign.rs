@@ -12,7 +12,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use rand::RngCore;
 use std::path::Path;
 
-use super::signing::{typed_key_hash, valid_name};
+use super::signing::{key_parts, public_of, typed_key_hash, valid_name};
 
 /// The signature type of Ed25519 cosignatures.
 const COSIGNATURE_V1: u8 = 0x04;
@@ -42,28 +42,15 @@ impl CosignKey {
 
     /// Parses `PRIVATE+KEY+<name>+<hash>+<base64(0x04 || seed)>`.
     pub fn parse_private(text: &str) -> Result<Self, String> {
-        let bad = || "not a cosigner private key (PRIVATE+KEY+name+hash+key)".to_string();
-        let rest = text.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(bad)?;
-        let mut parts = rest.splitn(3, '+');
-        let (name, hash, key) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        let bytes = B64.decode(key).map_err(|_| bad())?;
-        let (alg, seed) = bytes.split_first().ok_or_else(bad)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| bad())?;
-        if *alg != COSIGNATURE_V1 || !valid_name(name) {
-            return Err(bad());
-        }
-        let key = Self {
-            name: name.into(),
+        let (name, seed) = text
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .and_then(|rest| key_parts(rest, COSIGNATURE_V1, public_of))
+            .ok_or("not a cosigner private key (PRIVATE+KEY+name+hash+key)")?;
+        Ok(Self {
+            name,
             signing: SigningKey::from_bytes(&seed),
-        };
-        if hex::encode(key.id()) != hash {
-            return Err("the private key's hash does not match its key".into());
-        }
-        Ok(key)
+        })
     }
 
     fn public(&self) -> [u8; 32] {
@@ -136,30 +123,13 @@ impl CosignVerifier {
     /// Parses `<name>+<hash>+<base64(0x04 || key)>`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = || {
-            format!(
-                "`{text}` is not a cosignature verifier key (name+hash+base64 of 0x04 and the key)"
-            )
+            format!("`{text}` is not a cosignature verifier key (name+hash+base64 of 0x04 and the key, its hash that of its key)")
         };
-        let mut parts = text.trim().splitn(3, '+');
-        let (name, hash, key) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        let bytes = B64.decode(key).map_err(|_| bad())?;
-        let (alg, public) = bytes.split_first().ok_or_else(bad)?;
-        let public: [u8; 32] = public.try_into().map_err(|_| bad())?;
-        if *alg != COSIGNATURE_V1 || !valid_name(name) {
-            return Err(bad());
-        }
-        let id = typed_key_hash(name, COSIGNATURE_V1, &public);
-        if hex::encode(id) != hash {
-            return Err(format!("the key hash of `{text}` does not match its key"));
-        }
+        let (name, public) = key_parts(text, COSIGNATURE_V1, |k| *k).ok_or_else(bad)?;
         Ok(Self {
-            name: name.into(),
+            id: typed_key_hash(&name, COSIGNATURE_V1, &public),
             key: VerifyingKey::from_bytes(&public).map_err(|_| bad())?,
-            id,
+            name,
         })
     }
 

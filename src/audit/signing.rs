@@ -37,6 +37,31 @@ pub fn typed_key_hash(name: &str, alg: u8, public: &[u8; 32]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// The parts of key text `<name>+<hash>+<base64(alg || 32 bytes)>`
+/// (after `PRIVATE+KEY+` for a private key): the name and the 32 bytes,
+/// once the type byte is `alg` and the hash is that of the name, type
+/// and public key (which `public` derives from the bytes).
+pub fn key_parts(
+    text: &str,
+    alg: u8,
+    public: impl Fn(&[u8; 32]) -> [u8; 32],
+) -> Option<(String, [u8; 32])> {
+    let mut parts = text.trim().splitn(3, '+');
+    let (name, hash, key) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = B64.decode(key).ok()?;
+    let (kind, material) = bytes.split_first()?;
+    let material: [u8; 32] = material.try_into().ok()?;
+    let ok = *kind == alg
+        && valid_name(name)
+        && hex::encode(typed_key_hash(name, alg, &public(&material))) == hash;
+    ok.then(|| (name.to_string(), material))
+}
+
+/// The public key of an Ed25519 seed.
+pub fn public_of(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
+}
+
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('+') && !name.chars().any(char::is_whitespace)
 }
@@ -58,29 +83,15 @@ impl NoteKey {
 
     /// Parses `PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>`.
     pub fn parse_private(text: &str) -> Result<Self, String> {
-        let bad = || "not a signed-note private key (PRIVATE+KEY+name+hash+key)".to_string();
-        let rest = text.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(bad)?;
-        let mut parts = rest.splitn(3, '+');
-        let (name, hash, key) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        let bytes = B64.decode(key).map_err(|_| bad())?;
-        let (alg, seed) = bytes.split_first().ok_or_else(bad)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| bad())?;
-        if *alg != ED25519 || !valid_name(name) {
-            return Err(bad());
-        }
-        let signing = SigningKey::from_bytes(&seed);
-        let k = Self {
-            name: name.to_string(),
-            signing,
-        };
-        if hex::encode(k.key_id()) != hash {
-            return Err("the private key's hash does not match its key".into());
-        }
-        Ok(k)
+        let (name, seed) = text
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .and_then(|rest| key_parts(rest, ED25519, public_of))
+            .ok_or("not a signed-note private key (PRIVATE+KEY+name+hash+key)")?;
+        Ok(Self {
+            name,
+            signing: SigningKey::from_bytes(&seed),
+        })
     }
 
     pub fn private_text(&self) -> String {
@@ -203,28 +214,12 @@ impl NoteVerifier {
 
     /// Parses `<name>+<hash>+<base64(0x01 || key)>`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || "not a signed-note verifier key (name+hash+key)".to_string();
-        let mut parts = text.trim().splitn(3, '+');
-        let (name, hash, key) = (
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-            parts.next().ok_or_else(bad)?,
-        );
-        let bytes = B64.decode(key).map_err(|_| bad())?;
-        let (alg, public) = bytes.split_first().ok_or_else(bad)?;
-        let public: [u8; 32] = public.try_into().map_err(|_| bad())?;
-        if *alg != ED25519 {
-            return Err(bad());
-        }
-        let id = key_hash(name, &public);
-        if hex::encode(id) != hash {
-            return Err("the verifier key's hash does not match its key".into());
-        }
-        let key = VerifyingKey::from_bytes(&public).map_err(|_| bad())?;
+        let bad = "not a signed-note verifier key (name+hash+key, its hash that of its key)";
+        let (name, public) = key_parts(text, ED25519, |k| *k).ok_or(bad)?;
         Ok(Self {
-            name: name.to_string(),
-            key,
-            id,
+            id: key_hash(&name, &public),
+            key: VerifyingKey::from_bytes(&public).map_err(|_| bad)?,
+            name,
         })
     }
 
