@@ -164,6 +164,7 @@ impl Application {
             audit,
             reads,
             witnesses,
+            tiles: Default::default(),
         });
         let (server, scheme) = serve(listener, state)?;
         tracing::info!(port, scheme, "registry listening");

@@ -18,4 +18,6 @@ pub struct AppState {
     pub reads: Arc<ReadLog>,
     /// The witnesses that cosign the log's heads, if any.
     pub witnesses: Option<Arc<crate::audit::witnessing::Witnesses>>,
+    /// Full tiles served under `/tlog/`, kept in memory.
+    pub tiles: crate::http::tlog::Cache,
 }

@@ -18,6 +18,42 @@ use crate::error::{AppError, AppResult};
 use crate::http::audit::{latest_head, signed_checkpoint};
 use crate::http::state::AppState;
 
+/// Full hash tiles already served. They never change, so once read they
+/// are served from memory, as a static file would be; the cache holds at
+/// most `CACHED` of them (16 MB) and forgets an arbitrary one when full.
+#[derive(Default)]
+pub struct Cache {
+    tiles: std::sync::Mutex<std::collections::HashMap<(u8, u64), web::Bytes>>,
+}
+
+const CACHED: usize = 2048;
+
+impl Cache {
+    pub fn get(&self, tile: &Tile) -> Option<web::Bytes> {
+        let Kind::Hashes(level) = tile.kind else {
+            return None;
+        };
+        if !tile.is_full() {
+            return None;
+        }
+        self.tiles.lock().ok()?.get(&(level, tile.index)).cloned()
+    }
+
+    pub fn put(&self, tile: &Tile, data: web::Bytes) {
+        let (Kind::Hashes(level), true) = (tile.kind, tile.is_full()) else {
+            return;
+        };
+        if let Ok(mut tiles) = self.tiles.lock() {
+            if tiles.len() >= CACHED {
+                if let Some(k) = tiles.keys().next().copied() {
+                    tiles.remove(&k);
+                }
+            }
+            tiles.insert((level, tile.index), data);
+        }
+    }
+}
+
 /// The auditor asking, when the request must come from one.
 async fn reader(req: &HttpRequest, public: bool) -> AppResult<Option<AuthUser>> {
     if public {
@@ -67,6 +103,9 @@ pub async fn tile(
     let tile = Tile::parse(&path).ok_or(AppError::NotFound)?;
     let public = state.settings.tlog_public && tile.kind != Kind::Entries;
     let user = reader(&req, public).await?;
+    if let Some(data) = state.tiles.get(&tile) {
+        return Ok(immutable(public, data));
+    }
     let size = latest_head(&state).await?.size as u64;
     let needs = tile.needs().ok_or(AppError::NotFound)?;
     if needs > size {
@@ -111,19 +150,25 @@ pub async fn tile(
             for h in &hashes {
                 bytes.extend_from_slice(&crate::audit::sequencer::parse_hash(h)?);
             }
-            bytes
+            let bytes = web::Bytes::from(bytes);
+            state.tiles.put(&tile, bytes.clone());
+            return Ok(immutable(public, bytes));
         }
     };
-    // Complete nodes and integrated entries never change: a tile, full or
-    // partial, is the same bytes for ever.
+    Ok(immutable(public, web::Bytes::from(body)))
+}
+
+/// Complete nodes and integrated entries never change: a tile, full or
+/// partial, is the same bytes for ever.
+fn immutable(public: bool, body: web::Bytes) -> HttpResponse {
     let forever = [
         CacheDirective::MaxAge(31_536_000),
         CacheDirective::Extension("immutable".into(), None),
     ];
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header(cache(public, &forever))
-        .body(body))
+        .body(body)
 }
 
 /// The tree promised `width` rows; fewer is a hole in the stored log.
