@@ -250,6 +250,14 @@ pub fn latest_head(conn: &mut DbConn) -> StoreResult<Option<HeadRow>> {
         .optional()?)
 }
 
+pub fn head_at(conn: &mut DbConn, size: i64) -> StoreResult<Option<HeadRow>> {
+    Ok(audit_heads::table
+        .find(size)
+        .select(audit_heads::all_columns)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn heads(conn: &mut DbConn) -> StoreResult<Vec<HeadRow>> {
     Ok(audit_heads::table
         .order(audit_heads::size.asc())

@@ -88,3 +88,15 @@ pub fn cosignatures(conn: &mut DbConn, size: i64) -> StoreResult<Vec<(String, St
         .select((cs::witness, cs::line))
         .load(conn)?)
 }
+
+/// The largest head size that at least `quorum` witnesses cosigned.
+pub fn latest_witnessed(conn: &mut DbConn, quorum: i64) -> StoreResult<Option<i64>> {
+    use diesel::dsl::count_star;
+    Ok(cs::table
+        .group_by(cs::size)
+        .having(count_star().ge(quorum))
+        .select(cs::size)
+        .order(cs::size.desc())
+        .first(conn)
+        .optional()?)
+}

@@ -253,10 +253,15 @@ pub async fn evidence(
 ) -> AppResult<web::Json<evidence::Bundle>> {
     let id = parse_id(&id)?;
     caller.require_purpose(state.settings.require_purpose)?;
-    // A write's entry joins the tree within a batch (about 50 ms); wait
-    // for it rather than prove an older history.
-    for _ in 0..30 {
-        let head = latest_head(&state).await?;
+    // A write's entry joins the tree within a batch (about 50 ms), and a
+    // head is taken to the witnesses about once a second: wait for the
+    // witnessed head that covers the history, then for any that does,
+    // rather than prove an older history.
+    for attempt in 0..40 {
+        let head = match witnessed_head(&state, attempt < 30).await? {
+            Some(head) => head,
+            None => latest_head(&state).await?,
+        };
         let note = signed_checkpoint(&state, &head).await?;
         let key = state.audit.key.verifier();
         let (reads, tiers, id) = (state.reads.clone(), Tiers::of(&state.settings), id.clone());
@@ -297,6 +302,27 @@ pub async fn evidence(
     Err(AppError::Unavailable(
         "the audit log has not yet integrated this firearm's latest entries; retry shortly".into(),
     ))
+}
+
+/// The latest head the witnesses' quorum cosigned, when witnesses are
+/// configured and `wanted`.
+async fn witnessed_head(
+    state: &AppState,
+    wanted: bool,
+) -> AppResult<Option<crate::db::audit::HeadRow>> {
+    let Some(quorum) = state.witnesses.as_ref().map(|w| w.quorum as i64) else {
+        return Ok(None);
+    };
+    if !wanted {
+        return Ok(None);
+    }
+    crate::db::run(&state.pool, move |c| -> AppResult<_> {
+        match crate::db::witnesses::latest_witnessed(c, quorum)? {
+            Some(size) => Ok(crate::db::audit::head_at(c, size)?),
+            None => Ok(None),
+        }
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
