@@ -295,6 +295,11 @@ impl ResponseError for AppError {
         if let Self::TooManyRequests { retry_after_secs } = self {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
+        // A lost or read-only database comes back (a failover takes
+        // seconds): the client may retry, with the same Idempotency-Key.
+        if let Self::Unavailable(_) = self {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
         if matches!(self, Self::Unauthorized { .. }) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -355,8 +360,12 @@ impl From<StoreError> for AppError {
             }
             StoreError::Stale { current } => Self::PreconditionFailed { current },
             StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "no database connection available");
-                Self::Unavailable("the database is not answering".into())
+                tracing::warn!(%cause, "the database is unavailable or takes no writes");
+                Self::Unavailable(
+                    "the database is not answering or takes no writes now; retry shortly \
+                     (with the same Idempotency-Key, a retried write is applied once)"
+                        .into(),
+                )
             }
             other @ (StoreError::Inconsistent(_) | StoreError::Query(_)) => {
                 Self::Internal(Box::new(other))

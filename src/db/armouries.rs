@@ -263,7 +263,7 @@ pub struct SightingRow {
 }
 
 fn no_map(e: diesel::result::Error) -> StoreError {
-    StoreError::Query(e)
+    StoreError::from(e)
 }
 
 pub fn insert_sightings(conn: &mut DbConn, rows: &[SightingRow]) -> StoreResult<()> {

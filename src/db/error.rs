@@ -40,7 +40,52 @@ pub enum StoreError {
     #[error("no database connection available: {0}")]
     Unavailable(String),
     #[error("database")]
-    Query(#[from] diesel::result::Error),
+    Query(#[source] diesel::result::Error),
+}
+
+/// The database's errors, with those that say it is gone or cannot take
+/// writes now (a lost connection, a server shutting down or in recovery,
+/// a primary turned standby, a SQLite file locked past the busy timeout)
+/// kept apart: they are not the request's fault nor a bug, and the same
+/// request may succeed a moment later (503 with Retry-After).
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        if is_unavailable(&e) {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Query(e)
+        }
+    }
+}
+
+/// Messages of PostgreSQL's connection, shutdown and recovery errors
+/// (classes 08 and 57P, and 25006), and SQLite's busy lock, that diesel
+/// does not give a kind of their own.
+const UNAVAILABLE: [&str; 10] = [
+    "terminating connection",
+    "server closed the connection",
+    "connection has been closed",
+    "no connection to the server",
+    "could not receive data from server",
+    "connection to server",
+    "the database system is",
+    "read-only transaction",
+    "recovery is in progress",
+    "database is locked",
+];
+
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ReadOnlyTransaction | Kind::ClosedConnection, _)
+        | Error::DatabaseError(Kind::UnableToSendCommand, _)
+        | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            UNAVAILABLE.iter().any(|m| message.contains(m))
+        }
+        _ => false,
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -62,6 +107,6 @@ pub(crate) fn unique(e: diesel::result::Error, taken: StoreError) -> StoreError 
     if super::is_unique_violation(&e) {
         taken
     } else {
-        StoreError::Query(e)
+        StoreError::from(e)
     }
 }

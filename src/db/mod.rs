@@ -158,6 +158,9 @@ impl std::ops::DerefMut for PooledDb {
 /// A connection idle for longer than this is checked before use.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
+const PG_WRITABLE: &str = "DO $$ BEGIN IF current_setting('transaction_read_only')::bool \
+    THEN RAISE EXCEPTION 'the server takes no writes'; END IF; END $$";
+
 impl ManageConnection for ConnectionManager {
     type Connection = PooledDb;
     type Error = diesel::r2d2::Error;
@@ -181,8 +184,15 @@ impl ManageConnection for ConnectionManager {
         if !conn.suspect && conn.returned.elapsed() < IDLE_CHECK {
             return Ok(());
         }
+        let check = match conn.conn {
+            // A primary demoted to a standby (a switchover) keeps its open
+            // connections, read-only now: drop them, so that a new one
+            // finds the new primary (target_session_attrs=read-write).
+            DbConn::Pg(_) => PG_WRITABLE,
+            DbConn::Sqlite(_) => "SELECT 1",
+        };
         conn.conn
-            .batch_execute("SELECT 1")
+            .batch_execute(check)
             .map_err(diesel::r2d2::Error::QueryError)?;
         conn.suspect = false;
         Ok(())

@@ -3,6 +3,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod availability;
 mod cli;
 mod conventions;
 mod destruction;
