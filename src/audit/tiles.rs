@@ -135,6 +135,42 @@ impl Tile {
     }
 }
 
+/// Full hash tiles already served. They never change, so once read they
+/// are served from memory, as a static file would be; the cache holds at
+/// most `CACHED` of them (16 MB) and forgets an arbitrary one when full.
+#[derive(Default)]
+pub struct Cache {
+    tiles: std::sync::Mutex<std::collections::HashMap<(u8, u64), bytes::Bytes>>,
+}
+
+const CACHED: usize = 2048;
+
+impl Cache {
+    pub fn get(&self, tile: &Tile) -> Option<bytes::Bytes> {
+        let Kind::Hashes(level) = tile.kind else {
+            return None;
+        };
+        if !tile.is_full() {
+            return None;
+        }
+        self.tiles.lock().ok()?.get(&(level, tile.index)).cloned()
+    }
+
+    pub fn put(&self, tile: &Tile, data: bytes::Bytes) {
+        let (Kind::Hashes(level), true) = (tile.kind, tile.is_full()) else {
+            return;
+        };
+        if let Ok(mut tiles) = self.tiles.lock() {
+            if tiles.len() >= CACHED {
+                if let Some(k) = tiles.keys().next().copied() {
+                    tiles.remove(&k);
+                }
+            }
+            tiles.insert((level, tile.index), data);
+        }
+    }
+}
+
 /// An entry bundle: each entry as a big-endian u16 length and its bytes.
 /// Answers the position of an entry too long for that, if one is.
 pub fn entry_bundle<S: AsRef<[u8]>>(entries: &[S]) -> Result<Vec<u8>, usize> {

@@ -19,5 +19,5 @@ pub struct AppState {
     /// The witnesses that cosign the log's heads, if any.
     pub witnesses: Option<Arc<crate::audit::witnessing::Witnesses>>,
     /// Full tiles served under `/tlog/`, kept in memory.
-    pub tiles: crate::http::tlog::Cache,
+    pub tiles: crate::audit::tiles::Cache,
 }

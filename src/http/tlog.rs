@@ -18,42 +18,6 @@ use crate::error::{AppError, AppResult};
 use crate::http::audit::{latest_head, signed_checkpoint};
 use crate::http::state::AppState;
 
-/// Full hash tiles already served. They never change, so once read they
-/// are served from memory, as a static file would be; the cache holds at
-/// most `CACHED` of them (16 MB) and forgets an arbitrary one when full.
-#[derive(Default)]
-pub struct Cache {
-    tiles: std::sync::Mutex<std::collections::HashMap<(u8, u64), web::Bytes>>,
-}
-
-const CACHED: usize = 2048;
-
-impl Cache {
-    pub fn get(&self, tile: &Tile) -> Option<web::Bytes> {
-        let Kind::Hashes(level) = tile.kind else {
-            return None;
-        };
-        if !tile.is_full() {
-            return None;
-        }
-        self.tiles.lock().ok()?.get(&(level, tile.index)).cloned()
-    }
-
-    pub fn put(&self, tile: &Tile, data: web::Bytes) {
-        let (Kind::Hashes(level), true) = (tile.kind, tile.is_full()) else {
-            return;
-        };
-        if let Ok(mut tiles) = self.tiles.lock() {
-            if tiles.len() >= CACHED {
-                if let Some(k) = tiles.keys().next().copied() {
-                    tiles.remove(&k);
-                }
-            }
-            tiles.insert((level, tile.index), data);
-        }
-    }
-}
-
 /// The auditor asking, when the request must come from one.
 async fn reader(req: &HttpRequest, public: bool) -> AppResult<Option<AuthUser>> {
     if public {
