@@ -140,6 +140,27 @@ fn tiles_are_refused_beyond_the_tree_and_to_readers_who_may_not_see_them() {
     let partial = reg.app.get(&format!("/tlog/tile/0/000.p/{size}"), &auditor);
     assert_eq!(partial.status, 200);
     assert_eq!(partial.bytes.len() as u64, size * 32);
+    // An entry longer than a bundle's u16 length prefix can say (written
+    // here behind the registry's back) is named, not cut short.
+    sql(
+        &reg.app.database_url,
+        "UPDATE audit_entries SET canonical = canonical || '                                                  ' WHERE seq = 1",
+    );
+    for _ in 0..11 {
+        sql(
+            &reg.app.database_url,
+            "UPDATE audit_entries SET canonical = canonical || canonical WHERE seq = 1",
+        );
+    }
+    let r = reg
+        .app
+        .get(&format!("/tlog/tile/entries/000.p/{size}"), &auditor);
+    r.assert_problem(409, "entry_too_large");
+    assert!(
+        r.body["detail"].as_str().unwrap_or("").contains("entry 1 "),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
