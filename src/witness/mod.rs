@@ -33,6 +33,8 @@ pub enum Refusal {
     StaleOld(u64),
     /// 422: the checkpoint is not consistent with the one last cosigned.
     Inconsistent(String),
+    /// 500: the witness cannot read or keep its own state.
+    Failed(String),
 }
 
 /// What the witness keeps per log: the latest checkpoint it cosigned.
@@ -156,8 +158,8 @@ impl Witness {
         let _held = self
             .lock
             .lock()
-            .map_err(|_| Refusal::Malformed("witness state poisoned".into()))?;
-        let seen = self.seen(origin).map_err(Refusal::Malformed)?;
+            .map_err(|_| Refusal::Failed("the witness state lock is poisoned".into()))?;
+        let seen = self.seen(origin).map_err(Refusal::Failed)?;
         let seen_size = seen.as_ref().map_or(0, |s| s.size);
         if old != seen_size {
             return Err(Refusal::StaleOld(seen_size));
@@ -173,7 +175,7 @@ impl Witness {
             }
             None => return Err(Refusal::StaleOld(0)),
             Some(s) => {
-                let old_root = decode_hash(&s.root).map_err(Refusal::Malformed)?;
+                let old_root = decode_hash(&s.root).map_err(Refusal::Failed)?;
                 if !merkle::verify_consistency(old, size, old_root, root, &proof) {
                     return Err(Refusal::Inconsistent(format!(
                         "the checkpoint of size {size} is not consistent with the one of size {old} cosigned before"
@@ -195,7 +197,7 @@ impl Witness {
                 checkpoint,
             },
         )
-        .map_err(Refusal::Malformed)?;
+        .map_err(Refusal::Failed)?;
         Ok(line)
     }
 }

@@ -31,6 +31,13 @@ async fn add_checkpoint(witness: web::Data<Arc<Witness>>, body: web::Bytes) -> H
             tracing::warn!(reason = %e, "refused a checkpoint inconsistent with the one cosigned before");
             plain(HttpResponse::UnprocessableEntity(), format!("{e}\n"))
         }
+        Ok(Err(Refusal::Failed(e))) => {
+            tracing::error!(error = %e, "the witness cannot keep its state");
+            plain(
+                HttpResponse::InternalServerError(),
+                "the witness failed\n".into(),
+            )
+        }
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
