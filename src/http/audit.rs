@@ -211,6 +211,27 @@ pub async fn checkpoint(state: web::Data<AppState>, user: AuthUser) -> AppResult
         .body(note))
 }
 
+/// The latest head the witnesses' quorum cosigned, when witnesses are
+/// configured and `wanted`.
+pub(crate) async fn witnessed_head(
+    state: &AppState,
+    wanted: bool,
+) -> AppResult<Option<crate::db::audit::HeadRow>> {
+    let Some(quorum) = state.witnesses.as_ref().map(|w| w.quorum as i64) else {
+        return Ok(None);
+    };
+    if !wanted {
+        return Ok(None);
+    }
+    crate::db::run(&state.pool, move |c| -> AppResult<_> {
+        match crate::db::witnesses::latest_witnessed(c, quorum)? {
+            Some(size) => Ok(crate::db::audit::head_at(c, size)?),
+            None => Ok(None),
+        }
+    })
+    .await
+}
+
 /// A head as a signed checkpoint note, with the cosignatures kept for it.
 pub(crate) async fn signed_checkpoint(state: &AppState, head: &HeadRow) -> AppResult<String> {
     let (log, head) = (state.audit.clone(), head.clone());
@@ -416,7 +437,12 @@ pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web
     responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 403, body = crate::http::Problem)))]
 pub async fn export(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
     require_auditor(&user)?;
-    let head = latest_head(&state).await?;
+    // With witnesses, the export ends at the latest head they cosigned,
+    // so that it verifies with --witness.
+    let head = match witnessed_head(&state, true).await? {
+        Some(head) => head,
+        None => latest_head(&state).await?,
+    };
     let note = signed_checkpoint(&state, &head).await?;
     let (reads, actor) = (state.reads.clone(), user.audit_actor());
     let read = reads::entry("audit.export", "audit", json!({"size": head.size}));

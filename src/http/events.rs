@@ -17,7 +17,7 @@ use crate::events::input::EventInput;
 use crate::events::{self, input, BatchDestruction};
 use crate::firearms::view::FirearmView;
 use crate::holders::retention::{self, Tiers};
-use crate::http::audit::{latest_head, signed_checkpoint};
+use crate::http::audit::{latest_head, signed_checkpoint, witnessed_head};
 use crate::http::state::AppState;
 use crate::input::Recipient;
 
@@ -302,27 +302,6 @@ pub async fn evidence(
     Err(AppError::Unavailable(
         "the audit log has not yet integrated this firearm's latest entries; retry shortly".into(),
     ))
-}
-
-/// The latest head the witnesses' quorum cosigned, when witnesses are
-/// configured and `wanted`.
-async fn witnessed_head(
-    state: &AppState,
-    wanted: bool,
-) -> AppResult<Option<crate::db::audit::HeadRow>> {
-    let Some(quorum) = state.witnesses.as_ref().map(|w| w.quorum as i64) else {
-        return Ok(None);
-    };
-    if !wanted {
-        return Ok(None);
-    }
-    crate::db::run(&state.pool, move |c| -> AppResult<_> {
-        match crate::db::witnesses::latest_witnessed(c, quorum)? {
-            Some(size) => Ok(crate::db::audit::head_at(c, size)?),
-            None => Ok(None),
-        }
-    })
-    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

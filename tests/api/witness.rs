@@ -211,6 +211,24 @@ fn the_registry_submits_each_new_head_and_keeps_the_cosignatures() {
     let out = run(&stranger.verifier());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no valid cosignature by witness"));
+    // An export ends at the latest witnessed head, and verifies with it.
+    let export = reg.app.get("/v1/audit/export", &auditor);
+    assert_eq!(export.status, 200);
+    let file = dir.join("export.ndjson");
+    std::fs::write(&file, &export.text).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_registry"))
+        .args(["audit", "verify"])
+        .arg(&file)
+        .args(["--key", &vkey, "--witness", &w.vkey])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cosigned by the 1 witnesses given"));
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&key);
 }
