@@ -100,16 +100,11 @@ pub fn build(
 ) -> AppResult<Result<Bundle, Pending>> {
     let size = head.size as u64;
     let ids: Vec<String> = req.events.iter().map(|e| e.id.clone()).collect();
-    let mut by_event: HashMap<String, EntryRow> = HashMap::new();
-    for row in db::audit::for_events(conn, &ids)? {
-        if let Some(id) = row.event_id.clone() {
-            // The entry that recorded the event comes first.
-            let earlier = by_event.get(&id).and_then(|r| r.seq) <= row.seq;
-            if !by_event.contains_key(&id) || !earlier {
-                by_event.insert(id, row);
-            }
-        }
-    }
+    // One entry records each event (the history's own read joins on it).
+    let mut by_event: HashMap<String, EntryRow> = db::audit::for_events(conn, &ids)?
+        .into_iter()
+        .filter_map(|row| Some((row.event_id.clone()?, row)))
+        .collect();
     let mut parts: Vec<(Value, EntryRow)> = Vec::with_capacity(req.events.len() + 1);
     for e in req.events {
         let entry = by_event.remove(&e.id).ok_or_else(|| {

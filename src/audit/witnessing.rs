@@ -27,6 +27,8 @@ use crate::error::{AppError, AppResult};
 pub struct Configured {
     pub url: String,
     pub verifier: CosignVerifier,
+    /// Kept, so that submissions reuse its connection.
+    agent: ureq::Agent,
 }
 
 /// The witnesses this log submits to, and how many must cosign a head.
@@ -57,6 +59,10 @@ impl Witnesses {
                     url: w.url.trim_end_matches('/').to_string(),
                     verifier: CosignVerifier::parse(&w.key)
                         .map_err(|e| format!("REGISTRY_WITNESSES: {e}"))?,
+                    agent: ureq::AgentBuilder::new()
+                        .timeout(Duration::from_secs(10))
+                        .redirects(0)
+                        .build(),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -117,11 +123,8 @@ fn submit(
     let proof = db::on_pooled(pool, |c| proof_lines(c, old, size))?;
     let note = log.checkpoint(size, &root);
     let body = format!("old {old}\n{proof}\n{note}");
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(10))
-        .redirects(0)
-        .build();
-    let answer = agent
+    let answer = w
+        .agent
         .post(&format!("{}/add-checkpoint", w.url))
         .set("Content-Type", "text/plain; charset=utf-8")
         .send_string(&body);
@@ -222,4 +225,43 @@ pub fn spawn(
             }
         })
         .map_err(|e| format!("cannot start the witness thread: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::cosign::CosignKey;
+
+    fn setting(key: &str) -> WitnessSetting {
+        WitnessSetting {
+            url: "https://witness.test/".into(),
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn witness_settings_are_checked_at_start() {
+        let key = CosignKey::generate("witness.test/w1").unwrap().verifier();
+        assert!(Witnesses::from_settings(&[], None).unwrap().is_none());
+        let w = Witnesses::from_settings(&[setting(&key)], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (w.quorum, w.list[0].url.as_str()),
+            (1, "https://witness.test")
+        );
+        for (list, quorum, says) in [
+            (vec![], Some(1), "REGISTRY_WITNESSES is empty"),
+            (vec![setting(&key)], Some(0), "between 1 and the 1"),
+            (vec![setting(&key)], Some(2), "between 1 and the 1"),
+            (
+                vec![setting("not-a-key")],
+                None,
+                "not a cosignature verifier key",
+            ),
+        ] {
+            let e = Witnesses::from_settings(&list, quorum).err().unwrap();
+            assert!(e.contains(says), "{e}");
+        }
+    }
 }
