@@ -337,3 +337,18 @@ fn a_former_agency_gets_the_history_up_to_its_handover_and_it_verifies_as_partia
     assert_eq!(current.body["complete"], true);
     assert_eq!(current.body["events"].as_array().map(Vec::len), Some(3));
 }
+
+#[test]
+fn a_bundle_the_log_cannot_prove_yet_is_a_503_after_a_wait() {
+    // With the sequencer paused, the firearm's entries never join the tree.
+    let reg = registry_with(|s| s.audit_sequencer_paused = true);
+    let f = reg.register(&pistol("EVID-4", &reg.agency));
+    let id = f["id"].as_str().expect("id");
+    let started = std::time::Instant::now();
+    let r = reg
+        .app
+        .get(&format!("/v1/firearms/{id}/evidence"), &reg.registrar);
+    r.assert_problem(503, "service_unavailable");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3));
+}
