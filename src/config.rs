@@ -10,6 +10,9 @@ use crate::domain::net::Cidr;
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// PostgreSQL hot standbys that serve reads which can stand a moment's
+    /// lag (`REGISTRY_DATABASE_READ_URL`, URLs separated by spaces).
+    pub database_read_url: Option<String>,
     pub bind: String,
     pub data_dir: PathBuf,
     pub admin_password: Option<String>,
@@ -154,6 +157,7 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("data"));
         Ok(Self {
             database_url,
+            database_read_url: var("REGISTRY_DATABASE_READ_URL"),
             bind: var("REGISTRY_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,
             admin_password: var("REGISTRY_ADMIN_PASSWORD"),
@@ -225,6 +229,15 @@ impl fmt::Debug for Settings {
         let redact = |s: &Option<String>| s.as_ref().map(|_| "***");
         f.debug_struct("Settings")
             .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_deref().map(|urls| {
+                    urls.split_whitespace()
+                        .map(redact_url)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }),
+            )
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
             .field("admin_password", &redact(&self.admin_password))

@@ -16,7 +16,7 @@ use crate::audit::signing::NoteKey;
 use crate::audit::witnessing::{self, Witnesses};
 use crate::auth::TokenKeys;
 use crate::config::{redact_url, Settings};
-use crate::db::{self, DbTarget};
+use crate::db::{self, replica::Replicas, DbTarget};
 use crate::http::state::AppState;
 use crate::http::{self, metrics::Metrics, observe};
 use crate::openapi::ApiDoc;
@@ -61,6 +61,24 @@ pub fn open_database(settings: &Settings) -> Result<db::Pool, String> {
     Ok(pool)
 }
 
+/// The read standbys the settings name: PostgreSQL's only, since a
+/// standby of SQLite does not exist.
+fn open_replicas(settings: &Settings) -> Result<Option<Arc<Replicas>>, String> {
+    let Some(urls) = &settings.database_read_url else {
+        return Ok(None);
+    };
+    if DbTarget::parse(&settings.database_url)?.is_sqlite() {
+        return Err(
+            "REGISTRY_DATABASE_READ_URL needs a PostgreSQL primary; SQLite has no standbys".into(),
+        );
+    }
+    tracing::info!(
+        standbys = urls.split_whitespace().count(),
+        "reads that can lag go to standbys"
+    );
+    Replicas::open(urls, settings.pool_size).map(|r| Some(Arc::new(r)))
+}
+
 /// The HTTP server on `listener`, over TLS when the settings name a
 /// certificate, with the scheme it speaks.
 fn serve(
@@ -78,6 +96,7 @@ fn serve(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(from_fn(http::consistency::stamp))
             .wrap(from_fn(observe::observe))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .configure(http::routes)
@@ -104,6 +123,7 @@ impl Application {
     /// server runs once [`Application::run`] is awaited.
     pub async fn build(settings: Settings) -> Result<Self, String> {
         tracing::info!(database = %redact_url(&settings.database_url), "opening database");
+        let replicas = open_replicas(&settings)?;
         let pool = open_database(&settings)?;
         if let Some(password) =
             accounts::bootstrap_admin(&pool, settings.admin_password.as_deref()).await?
@@ -158,6 +178,7 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let state = web::Data::new(AppState {
             pool,
+            replicas,
             tokens,
             settings,
             metrics: Metrics::default(),

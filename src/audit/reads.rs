@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::sequencer::{self, AuditLog};
 use super::{entry_row, AuditActor, Entry};
 use crate::db::audit::EntryRow;
-use crate::db::{self, DbConn, Pool};
+use crate::db::{self, DbConn, Pool, StoreError};
 use crate::error::AppResult;
 
 /// How long the writer lets entries gather before writing them.
@@ -36,6 +36,9 @@ const MAX_BATCH: usize = 2_000;
 pub struct ReadLog {
     sender: SyncSender<EntryRow>,
     enabled: bool,
+    /// Where a read served by a standby writes its entry when the queue is
+    /// full: the standby takes no writes.
+    primary: Pool,
 }
 
 /// The entry of a read: `detail` (filters, query parameters) is shown in
@@ -54,11 +57,19 @@ impl ReadLog {
         enabled: bool,
     ) -> Result<(Arc<Self>, JoinHandle<()>), String> {
         let (sender, receiver) = mpsc::sync_channel(CAPACITY);
+        let primary = pool.clone();
         let writer = std::thread::Builder::new()
             .name("audit-reads".into())
             .spawn(move || run(&pool, &log, &receiver, &stop))
             .map_err(|e| format!("cannot start the read log's thread: {e}"))?;
-        Ok((Arc::new(Self { sender, enabled }), writer))
+        Ok((
+            Arc::new(Self {
+                sender,
+                enabled,
+                primary,
+            }),
+            writer,
+        ))
     }
 
     /// Records a read by `actor`. `conn` is used only if the queue is full.
@@ -69,7 +80,15 @@ impl ReadLog {
         match self.sender.try_send(entry_row(actor, e, db::now())) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(row) | TrySendError::Disconnected(row)) => {
-                Ok(db::write_tx(conn, |c| db::audit::queue(c, &[row]))?)
+                let rows = std::slice::from_ref(&row);
+                match db::write_tx(conn, |c| db::audit::queue(c, rows)) {
+                    Err(StoreError::Unavailable(_)) if db::replica::is_standby(conn) => {
+                        Ok(db::on_pooled(&self.primary, |c| {
+                            db::write_tx(c, |c| db::audit::queue(c, rows))
+                        })?)
+                    }
+                    done => Ok(done?),
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The caller as the bearer token names them, and their account as the
 //! database holds it at this request.
 
-use crate::db::{self, users::UserRow, DbConn, Pool};
+use crate::db::{self, replica::Reader, users::UserRow, DbConn, Pool};
 use crate::domain::{Role, Roles};
 use crate::error::{AppError, AppResult};
 
@@ -146,4 +146,21 @@ where
         f(conn, &user)
     })
     .await
+}
+
+/// Like [`run_as`] for a read that can stand a moment's lag: the account is
+/// read on the primary, so that disabling a user or taking a role away
+/// holds at once, and `f` runs where `reader` sends it (a standby, when
+/// there is one that has replayed past the caller's last write).
+pub async fn read_as<T, F>(reader: Reader, caller: Caller, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &AuthUser) -> AppResult<T> + Send + 'static,
+{
+    actix_web::web::block(move || {
+        let user = db::on_pooled(reader.primary(), |conn| caller.account(conn))?;
+        reader.read(|conn| f(conn, &user))
+    })
+    .await
+    .map_err(|e| AppError::from(db::StoreError::from(e)))?
 }

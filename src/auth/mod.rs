@@ -9,6 +9,6 @@ pub mod policy;
 pub mod recorder;
 pub mod token;
 
-pub use caller::{run_as, AuthUser, Caller};
+pub use caller::{read_as, run_as, AuthUser, Caller};
 pub use recorder::Recorder;
 pub use token::TokenKeys;

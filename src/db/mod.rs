@@ -12,6 +12,7 @@ pub mod holders;
 pub mod idempotency;
 pub mod logins;
 pub mod notifications;
+pub mod replica;
 pub mod role_grants;
 pub mod schema;
 pub mod trace;
@@ -77,6 +78,8 @@ impl DbTarget {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     target: DbTarget,
+    /// Whether the pool's connections must take writes: a standby's never do.
+    writable: bool,
 }
 
 /// SQLite settings on every connection. `synchronous=FULL` in WAL mode makes
@@ -111,7 +114,18 @@ fn create_private_file(path: &Path) -> Result<(), String> {
 
 impl ConnectionManager {
     pub fn new(target: DbTarget) -> Self {
-        Self { target }
+        Self {
+            target,
+            writable: true,
+        }
+    }
+
+    /// Connections for reads only, to a standby.
+    pub fn for_reads(target: DbTarget) -> Self {
+        Self {
+            target,
+            writable: false,
+        }
     }
 
     pub fn connect_target(target: &DbTarget) -> Result<DbConn, diesel::ConnectionError> {
@@ -188,8 +202,8 @@ impl ManageConnection for ConnectionManager {
             // A primary demoted to a standby (a switchover) keeps its open
             // connections, read-only now: drop them, so that a new one
             // finds the new primary (target_session_attrs=read-write).
-            DbConn::Pg(_) => PG_WRITABLE,
-            DbConn::Sqlite(_) => "SELECT 1",
+            DbConn::Pg(_) if self.writable => PG_WRITABLE,
+            DbConn::Pg(_) | DbConn::Sqlite(_) => "SELECT 1",
         };
         conn.conn
             .batch_execute(check)

@@ -11,7 +11,7 @@ use crate::audit::reads;
 use crate::auth::policy::{self, Action};
 use crate::auth::Recorder;
 use crate::auth::{self, AuthUser, Caller};
-use crate::db::{self, firearms::Filters};
+use crate::db::{self, firearms::Filters, replica::Reader};
 use crate::domain::{text, Category, CountryCode, Status};
 use crate::error::{AppError, AppResult};
 use crate::firearms::import::{rows, Format};
@@ -141,6 +141,7 @@ impl FirearmQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
+    reader: Reader,
     query: web::Query<FirearmQuery>,
 ) -> AppResult<web::Json<Page<FirearmView>>> {
     let filters = query.filters()?;
@@ -152,7 +153,7 @@ pub async fn list(
     let limit = page.limit;
     let reads = state.reads.clone();
     let read = reads::entry("firearm.list", "firearms", query.as_detail());
-    let rows = auth::run_as(&state.pool, caller, move |c, user| {
+    let rows = auth::read_as(reader, caller, move |c, user| {
         policy::require(user, Action::ReadFirearms)?;
         let rows = db::firearms::page(c, &filters, page.after.as_deref(), limit + 1)?;
         reads.record(c, &user.audit_actor(), read)?;

@@ -26,6 +26,8 @@ pub struct PoolUse {
     pub connections: u32,
     pub idle: u32,
     pub max: u32,
+    /// With read standbys: reads that can lag, by the server that answered.
+    pub reads_served: Vec<(&'static str, u64)>,
 }
 
 impl Metrics {
@@ -95,27 +97,45 @@ impl Metrics {
                 s.count
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP registry_db_pool_connections Database connections by state."
-        );
-        let _ = writeln!(out, "# TYPE registry_db_pool_connections gauge");
-        let in_use = pool.connections.saturating_sub(pool.idle);
-        let _ = writeln!(
-            out,
-            "registry_db_pool_connections{{state=\"idle\"}} {}",
-            pool.idle
-        );
-        let _ = writeln!(
-            out,
-            "registry_db_pool_connections{{state=\"in_use\"}} {in_use}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP registry_db_pool_max_connections Pool size limit."
-        );
-        let _ = writeln!(out, "# TYPE registry_db_pool_max_connections gauge");
-        let _ = writeln!(out, "registry_db_pool_max_connections {}", pool.max);
+        render_pool(&mut out, pool);
         out
+    }
+}
+
+/// The pool's connections and, with read standbys, who served reads.
+fn render_pool(out: &mut String, pool: &PoolUse) {
+    let _ = writeln!(
+        out,
+        "# HELP registry_db_pool_connections Database connections by state."
+    );
+    let _ = writeln!(out, "# TYPE registry_db_pool_connections gauge");
+    let in_use = pool.connections.saturating_sub(pool.idle);
+    let _ = writeln!(
+        out,
+        "registry_db_pool_connections{{state=\"idle\"}} {}",
+        pool.idle
+    );
+    let _ = writeln!(
+        out,
+        "registry_db_pool_connections{{state=\"in_use\"}} {in_use}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP registry_db_pool_max_connections Pool size limit."
+    );
+    let _ = writeln!(out, "# TYPE registry_db_pool_max_connections gauge");
+    let _ = writeln!(out, "registry_db_pool_max_connections {}", pool.max);
+    if !pool.reads_served.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP registry_reads_served_total Reads that can lag, by the server that answered."
+        );
+        let _ = writeln!(out, "# TYPE registry_reads_served_total counter");
+        for (server, n) in &pool.reads_served {
+            let _ = writeln!(
+                out,
+                "registry_reads_served_total{{server=\"{server}\"}} {n}"
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@
 pub mod agencies;
 pub mod audit;
 pub mod auth;
+pub mod consistency;
 pub mod events;
 pub mod extract;
 pub mod firearms;

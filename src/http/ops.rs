@@ -53,6 +53,16 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         connections: pool.connections,
         idle: pool.idle_connections,
         max: state.pool.max_size(),
+        reads_served: state
+            .replicas
+            .as_ref()
+            .map(|r| {
+                r.served()
+                    .iter()
+                    .map(|(server, n)| (server.label(), *n))
+                    .collect()
+            })
+            .unwrap_or_default(),
     });
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -34,7 +34,7 @@ where
     let wants = wants_csv(req);
     detail["format"] = json!(if wants { "csv" } else { "json" });
     let reads = state.reads.clone();
-    let figures = auth::run_as(&state.pool, caller, move |c, user| {
+    let figures = auth::read_as(super::consistency::reader(req)?, caller, move |c, user| {
         let (figures, scope) = read(c, user)?;
         detail["agency_id"] = json!(scope.agency_id());
         detail["country"] = json!(scope.country());

@@ -10,6 +10,8 @@ use crate::http::metrics::Metrics;
 /// What every handler may reach, shared across workers.
 pub struct AppState {
     pub pool: Pool,
+    /// Hot standbys for reads that can stand a moment's lag, if any.
+    pub replicas: Option<Arc<crate::db::replica::Replicas>>,
     pub tokens: TokenKeys,
     pub settings: Settings,
     pub metrics: Metrics,

@@ -6,7 +6,7 @@ use super::events::RecordedBy;
 use super::pagination::{Page, PageQuery};
 use crate::auth::policy::{self, Action};
 use crate::auth::{self, AuthUser, Caller};
-use crate::db;
+use crate::db::{self, replica::Reader};
 use crate::domain::trace::{Pattern, PatternError};
 use crate::error::{AppError, AppResult, Validator};
 use crate::firearms::view::FirearmView;
@@ -151,6 +151,7 @@ pub struct TraceResult {
 pub async fn trace(
     state: web::Data<AppState>,
     caller: Caller,
+    reader: Reader,
     params: web::Query<TraceParams>,
 ) -> AppResult<web::Json<TraceResult>> {
     let params = params.into_inner();
@@ -161,7 +162,7 @@ pub async fn trace(
     // connection goes back to the pool while they are scored: a costly
     // query must not starve other requests of connections.
     let given = params.as_json();
-    let found = auth::run_as(&state.pool, caller, move |c, user| {
+    let found = auth::read_as(reader.clone(), caller, move |c, user| {
         policy::require(user, Action::Trace)?;
         let query = params.parse()?;
         let candidates = trace::candidates(c, &query)?;
@@ -184,12 +185,17 @@ pub async fn trace(
     })
     .await?;
     let scored = scored?;
-    let (matches, truncated) = db::run(&state.pool, move |c| {
-        let (matches, truncated) = trace::rank(c, &query, scored)?;
-        trace::record_query(c, &reads, &user.audit_actor(), &given, &matches)?;
+    // Ranked where the reads go; recorded on the primary, since a query
+    // that matches a lost or stolen firearm writes its alerts.
+    let primary = state.pool.clone();
+    let (matches, truncated) = web::block(move || {
+        let (matches, truncated) = reader.read(|c| trace::rank(c, &query, scored))?;
+        db::on_pooled(&primary, |c| {
+            trace::record_query(c, &reads, &user.audit_actor(), &given, &matches)
+        })?;
         Ok::<_, AppError>((matches, truncated))
     })
-    .await?;
+    .await??;
     let matches = matches
         .into_iter()
         .map(MatchView::try_from)

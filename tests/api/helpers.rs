@@ -118,6 +118,7 @@ impl Reply {
 pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
     Settings {
         database_url: database_url.to_string(),
+        database_read_url: None,
         bind: "127.0.0.1:0".into(),
         data_dir: data_dir.to_path_buf(),
         admin_password: Some(ADMIN_PASSWORD.into()),

@@ -18,6 +18,7 @@ mod migrations;
 mod output;
 mod policy;
 mod reads;
+mod replicas;
 mod reports;
 mod rfc;
 mod service;
