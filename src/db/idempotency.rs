@@ -1,6 +1,13 @@
 //! `Idempotency-Key` reservations. A key is reserved before the request
 //! runs, so two concurrent retries cannot both write, and the response is
 //! kept so that a retry replays it.
+//!
+//! A key moves from `pending` to `applied` inside the transaction of the
+//! request's write, and to `done` once the answer is stored. A write whose
+//! commit was cut off (the database failed over as it committed) answers
+//! 503 without knowing whether it took; its key then tells: still
+//! `pending`, nothing was written and the key is released for the retry;
+//! `applied`, the write took and is not done again.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -28,6 +35,63 @@ pub enum Reservation {
     Mismatch,
     /// The first request with this key has not finished.
     InProgress,
+    /// The first request's write took, but its answer was not stored.
+    Applied,
+}
+
+/// The key of the request being served, for its write to mark.
+#[derive(Debug, Clone)]
+pub struct HeldKey {
+    pub scope: String,
+    pub key: String,
+}
+
+tokio::task_local! {
+    static REQUEST_KEY: HeldKey;
+}
+
+thread_local! {
+    static APPLYING: std::cell::RefCell<Option<HeldKey>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Serves `f` (a request) holding `key`: its writes mark it applied.
+pub async fn holding<F: std::future::Future>(key: HeldKey, f: F) -> F::Output {
+    REQUEST_KEY.scope(key, f).await
+}
+
+/// The key the request being served holds, if any.
+pub(crate) fn held() -> Option<HeldKey> {
+    REQUEST_KEY.try_with(Clone::clone).ok()
+}
+
+/// Runs `f` on this (blocking) thread with `key` as the one its write
+/// transactions mark.
+pub(crate) fn applying<T>(key: Option<HeldKey>, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            APPLYING.with(|a| a.borrow_mut().take());
+        }
+    }
+    APPLYING.with(|a| *a.borrow_mut() = key);
+    let _reset = Reset;
+    f()
+}
+
+/// Marks the key of the write being committed as applied, in its
+/// transaction; nothing when this thread serves no key.
+pub(crate) fn mark_applied(conn: &mut DbConn) -> StoreResult<()> {
+    let Some(k) = APPLYING.with(|a| a.borrow().clone()) else {
+        return Ok(());
+    };
+    diesel::update(
+        ik::table
+            .find((&k.scope, &k.key))
+            .filter(ik::state.eq("pending")),
+    )
+    .set(ik::state.eq("applied"))
+    .execute(conn)?;
+    Ok(())
 }
 
 pub struct KeyRef<'a> {
@@ -84,6 +148,7 @@ pub fn reserve(
             headers: headers.unwrap_or_else(|| "{}".into()),
             body: body.unwrap_or_default(),
         })),
+        ("applied", _) => Ok(Reservation::Applied),
         _ => Ok(Reservation::InProgress),
     }
 }

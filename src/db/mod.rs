@@ -352,7 +352,8 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || on_pooled(&pool, f))
+    let key = idempotency::held();
+    actix_web::web::block(move || idempotency::applying(key, || on_pooled(&pool, f)))
         .await
         .map_err(|e| E::from(e.into()))?
 }
@@ -423,7 +424,9 @@ where
         DbConn::Pg(inner) => Tm::begin_transaction(inner),
     };
     begun.map_err(|e| E::from(e.into()))?;
-    let result = f(conn);
+    // The request's Idempotency-Key is marked in the write's own
+    // transaction: committed together, or neither.
+    let result = f(conn).and_then(|v| idempotency::mark_applied(conn).map(|()| v).map_err(E::from));
     let ended = match (&result, &mut *conn) {
         (Ok(_), DbConn::Sqlite(inner)) => Tm::commit_transaction(inner),
         (Ok(_), DbConn::Pg(inner)) => Tm::commit_transaction(inner),

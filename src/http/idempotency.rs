@@ -120,6 +120,14 @@ pub async fn idempotency(
                 "a request with this Idempotency-Key has not finished; retry later",
             ),
         )),
+        Ok(store::Reservation::Applied) => Ok(error(
+            req,
+            AppError::conflict(
+                "idempotency_key_applied",
+                "the request with this Idempotency-Key was applied, but its answer was not stored \
+                 (the database failed as it answered): do not send it again; read the record it wrote",
+            ),
+        )),
         Ok(store::Reservation::Replay(stored)) => {
             let res = replay(&stored);
             Ok(req.into_response(res))
@@ -131,7 +139,11 @@ pub async fn idempotency(
                     req.extensions_mut().insert(spooled);
                 }
             }
-            let res = next.call(req).await?;
+            let held = store::HeldKey {
+                scope: user_id.clone(),
+                key: key.clone(),
+            };
+            let res = store::holding(held, next.call(req)).await?;
             finish(&state, user_id, key, res).await
         }
     }
@@ -212,7 +224,9 @@ async fn finish(
     res: ServiceResponse<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if !res.status().is_success() {
-        let released = db::run(&state.pool, move |c| {
+        // A key whose write took is `applied` and stays so: only a
+        // `pending` one is released.
+        settle(state, "release", move |c: &mut db::DbConn| {
             store::release(
                 c,
                 &KeyRef {
@@ -222,9 +236,6 @@ async fn finish(
             )
         })
         .await;
-        if let Err(e) = released {
-            tracing::error!(error = %e, "could not release an idempotency key");
-        }
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
@@ -241,7 +252,7 @@ async fn finish(
         headers: serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into()),
         body: bytes.to_vec(),
     };
-    let completed = db::run(&state.pool, move |c| {
+    settle(state, "store the answer of", move |c| {
         store::complete(
             c,
             &KeyRef {
@@ -253,15 +264,45 @@ async fn finish(
         )
     })
     .await;
-    if let Err(e) = completed {
-        // The write itself committed; a retry will see the key in use
-        // rather than write twice.
-        tracing::error!(error = %e, "could not store an idempotent response");
-    }
     Ok(ServiceResponse::new(
         req,
         head.set_body(BoxBody::new(bytes)),
     ))
+}
+
+/// How long a key's release or answer is retried while the database is
+/// away (a failover takes seconds).
+const SETTLE_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Releases a key or stores its answer; while the database is away, goes
+/// on trying off the answer's path: a key left `pending` would answer
+/// every retry with 409 until it expires.
+async fn settle<F>(state: &AppState, what: &'static str, f: F)
+where
+    F: Fn(&mut db::DbConn) -> db::StoreResult<()> + Send + Sync + 'static,
+{
+    let pool = state.pool.clone();
+    let f = std::sync::Arc::new(f);
+    let once = f.clone();
+    let Err(e) = db::run(&pool, move |c| once(c)).await else {
+        return;
+    };
+    tracing::warn!(error = %e, "could not {what} an idempotency key yet; retrying");
+    actix_web::rt::spawn(async move {
+        let started = std::time::Instant::now();
+        loop {
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+            let once = f.clone();
+            match db::run(&pool, move |c| once(c)).await {
+                Ok(()) => return,
+                Err(e) if started.elapsed() > SETTLE_FOR => {
+                    tracing::error!(error = %e, "could not {what} an idempotency key; it expires with its retention");
+                    return;
+                }
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 fn replay(stored: &store::StoredResponse) -> HttpResponse {

@@ -218,3 +218,118 @@ fn old_login_attempts_and_keys_are_pruned_and_records_are_not() {
     assert_eq!(pruned.login_attempts, 2);
     assert_eq!(agencies(&app, &admin), 1);
 }
+
+/// Creates a trigger on both backends: `pg` as a PL/pgSQL body, `sqlite`
+/// as the statements of a SQLite trigger.
+fn trigger(app: &TestApp, name: &str, when: &str, pg: &str, sqlite: &str) {
+    let statement = if app.database_url.starts_with("postgres") {
+        format!(
+            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {pg} END $$; \
+             CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {name}()"
+        )
+    } else {
+        format!("CREATE TRIGGER {name} {when} BEGIN {sqlite} END")
+    };
+    sql_as_client(&app.database_url, &statement).expect("trigger");
+}
+
+#[test]
+fn a_write_marks_its_key_applied_in_its_own_transaction() {
+    let reg = registry();
+    sql_as_client(
+        &reg.app.database_url,
+        "CREATE TABLE key_states (state TEXT NOT NULL)",
+    )
+    .expect("table");
+    trigger(
+        &reg.app,
+        "trail_key_states",
+        "AFTER UPDATE ON idempotency_keys",
+        "INSERT INTO key_states VALUES (NEW.state); RETURN NEW;",
+        "INSERT INTO key_states VALUES (NEW.state);",
+    );
+    let r = reg
+        .app
+        .req("POST", "/v1/firearms")
+        .token(&reg.registrar)
+        .header("Idempotency-Key", "applied-1")
+        .json(&pistol("APPLIED-1", &reg.agency));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let states = |state: &str| {
+        sql_count(
+            &reg.app.database_url,
+            &format!("SELECT COUNT(*) AS n FROM key_states WHERE state = '{state}'"),
+        )
+    };
+    assert_eq!((states("applied"), states("done")), (1, 1));
+}
+
+#[test]
+fn a_key_whose_write_took_but_whose_answer_was_lost_is_not_applied_again() {
+    let reg = registry();
+    let send = || {
+        reg.app
+            .req("POST", "/v1/firearms")
+            .token(&reg.registrar)
+            .header("Idempotency-Key", "in-doubt-1")
+            .json(&pistol("IN-DOUBT-1", &reg.agency))
+    };
+    assert_eq!(send().status, 201);
+    // As a commit cut off by a failover leaves it: applied, no answer.
+    sql(
+        &reg.app.database_url,
+        "UPDATE idempotency_keys SET state = 'applied', status_code = NULL, \
+         response_body = NULL WHERE idem_key = 'in-doubt-1'",
+    );
+    let retry = send();
+    retry.assert_problem(409, "idempotency_key_applied");
+    assert!(retry.body["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("do not send it again"));
+    let firearms = sql_count(&reg.app.database_url, "SELECT COUNT(*) AS n FROM firearms");
+    assert_eq!(firearms, 1);
+}
+
+#[test]
+fn a_key_the_database_could_not_release_at_once_is_released_later() {
+    let reg = registry();
+    sql_as_client(
+        &reg.app.database_url,
+        "CREATE TABLE hold_keys (n INTEGER); INSERT INTO hold_keys VALUES (1)",
+    )
+    .expect("table");
+    trigger(
+        &reg.app,
+        "hold_key_release",
+        "BEFORE DELETE ON idempotency_keys",
+        "IF EXISTS (SELECT 1 FROM hold_keys) THEN RAISE EXCEPTION 'held'; END IF; RETURN OLD;",
+        "SELECT RAISE(ABORT, 'held') WHERE EXISTS (SELECT 1 FROM hold_keys);",
+    );
+    let mut bad = pistol("RELEASE-1", &reg.agency);
+    bad["country_of_manufacture"] = json!("Austria");
+    let send = || {
+        reg.app
+            .req("POST", "/v1/firearms")
+            .token(&reg.registrar)
+            .header("Idempotency-Key", "release-1")
+            .json(&bad)
+    };
+    assert_eq!(send().status, 422);
+    // The failed request's key could not be released: a retry is told to wait.
+    send().assert_problem(409, "idempotency_key_in_use");
+    sql(&reg.app.database_url, "DELETE FROM hold_keys");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let retry = send();
+        if retry.status == 422 {
+            break;
+        }
+        retry.assert_problem(409, "idempotency_key_in_use");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key was never released"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
