@@ -99,16 +99,25 @@ pub struct KeyRef<'a> {
     pub key: &'a str,
 }
 
+/// A key as one attempt holds it: `holder` names the attempt, so that it
+/// releases its own reservation and never another attempt's.
+pub struct Held<'a> {
+    pub key: KeyRef<'a>,
+    pub holder: &'a str,
+}
+
 pub fn reserve(
     conn: &mut DbConn,
-    k: &KeyRef<'_>,
+    held: &Held<'_>,
     method: &str,
     path: &str,
     request_hash: &str,
     now: NaiveDateTime,
 ) -> StoreResult<Reservation> {
+    let k = &held.key;
     let inserted = diesel::insert_into(ik::table)
         .values((
+            ik::holder.eq(held.holder),
             ik::scope.eq(k.scope),
             ik::idem_key.eq(k.key),
             ik::method.eq(method),
@@ -171,12 +180,14 @@ pub fn complete(
     Ok(())
 }
 
-/// Frees a key whose request failed and wrote nothing, so it can be retried.
-pub fn release(conn: &mut DbConn, k: &KeyRef<'_>) -> StoreResult<()> {
+/// Frees a key whose request failed and wrote nothing, so it can be
+/// retried: only while `pending`, and only the attempt's own reservation.
+pub fn release(conn: &mut DbConn, held: &Held<'_>) -> StoreResult<()> {
     diesel::delete(
         ik::table
-            .find((k.scope, k.key))
-            .filter(ik::state.eq("pending")),
+            .find((held.key.scope, held.key.key))
+            .filter(ik::state.eq("pending"))
+            .filter(ik::holder.eq(held.holder)),
     )
     .execute(conn)?;
     Ok(())

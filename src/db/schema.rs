@@ -69,6 +69,7 @@ diesel::table! {
         response_body -> Nullable<Binary>,
         created_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        holder -> Nullable<Text>,
     }
 }
 

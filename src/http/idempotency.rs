@@ -20,7 +20,7 @@ use super::json::{declared_length, read_body, JSON_LIMIT};
 use super::spool::{spool, Spooled};
 use crate::auth::AuthUser;
 use crate::auth::Recorder;
-use crate::db::{self, idempotency as store, idempotency::KeyRef};
+use crate::db::{self, idempotency as store, idempotency::Held, idempotency::KeyRef};
 use crate::error::AppError;
 use crate::http::state::AppState;
 
@@ -94,40 +94,21 @@ pub async fn idempotency(
         Ok(read) => read,
         Err(e) => return Ok(error(req, e)),
     };
-    let (scope, method, reserved_key) = (user_id.clone(), req.method().to_string(), key.clone());
-    let reserved = db::run(&state.pool, move |c| {
-        let k = KeyRef {
-            scope: &scope,
-            key: &reserved_key,
-        };
-        store::reserve(c, &k, &method, &path, &hash, db::now())
-    })
-    .await
-    .map_err(AppError::from);
+    let attempt = Attempt {
+        scope: user_id.clone(),
+        key: key.clone(),
+        // This attempt's name on its reservation.
+        holder: db::new_id(),
+    };
+    let method = req.method().to_string();
+    let reserved = reserve(&state, &attempt, method, path, hash).await;
     match reserved {
-        Err(e) => Ok(error(req, e)),
-        Ok(store::Reservation::Mismatch) => Ok(error(
-            req,
-            AppError::unprocessable(
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request",
-            ),
-        )),
-        Ok(store::Reservation::InProgress) => Ok(error(
-            req,
-            AppError::conflict(
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key has not finished; retry later",
-            ),
-        )),
-        Ok(store::Reservation::Applied) => Ok(error(
-            req,
-            AppError::conflict(
-                "idempotency_key_applied",
-                "the request with this Idempotency-Key was applied, but its answer was not stored \
-                 (the database failed as it answered): do not send it again; read the record it wrote",
-            ),
-        )),
+        // The reservation's commit may have taken before the database went:
+        // this attempt's own is released, once the database is back.
+        Err(e) => {
+            release(&state, attempt).await;
+            Ok(error(req, e))
+        }
         Ok(store::Reservation::Replay(stored)) => {
             let res = replay(&stored);
             Ok(req.into_response(res))
@@ -144,8 +125,28 @@ pub async fn idempotency(
                 key: key.clone(),
             };
             let res = store::holding(held, next.call(req)).await?;
-            finish(&state, user_id, key, res).await
+            finish(&state, attempt, res).await
         }
+        Ok(refused) => Ok(error(req, refusal(&refused))),
+    }
+}
+
+/// Why a key already reserved cannot run its request now.
+fn refusal(reservation: &store::Reservation) -> AppError {
+    match reservation {
+        store::Reservation::Mismatch => AppError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ),
+        store::Reservation::Applied => AppError::conflict(
+            "idempotency_key_applied",
+            "the request with this Idempotency-Key was applied, but its answer was not stored \
+             (the database failed as it answered): do not send it again; read the record it wrote",
+        ),
+        _ => AppError::conflict(
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key has not finished; retry later",
+        ),
     }
 }
 
@@ -216,26 +217,63 @@ fn bytes_payload(body: web::Bytes) -> actix_web::dev::Payload {
     payload.into()
 }
 
+/// Reserves the attempt's key for its request (method, path and body hash).
+async fn reserve(
+    state: &AppState,
+    attempt: &Attempt,
+    method: String,
+    path: String,
+    hash: String,
+) -> Result<store::Reservation, AppError> {
+    let attempt = attempt.clone();
+    db::run(&state.pool, move |c| {
+        let held = Held {
+            key: KeyRef {
+                scope: &attempt.scope,
+                key: &attempt.key,
+            },
+            holder: &attempt.holder,
+        };
+        store::reserve(c, &held, &method, &path, &hash, db::now())
+    })
+    .await
+    .map_err(AppError::from)
+}
+
+/// One attempt at a request with a key.
+#[derive(Clone)]
+struct Attempt {
+    scope: String,
+    key: String,
+    holder: String,
+}
+
+/// Releases the attempt's reservation: only while `pending` (a key whose
+/// write took is `applied` and stays so).
+async fn release(state: &AppState, attempt: Attempt) {
+    settle(state, "release", move |c: &mut db::DbConn| {
+        store::release(
+            c,
+            &Held {
+                key: KeyRef {
+                    scope: &attempt.scope,
+                    key: &attempt.key,
+                },
+                holder: &attempt.holder,
+            },
+        )
+    })
+    .await;
+}
+
 /// Stores a success for replay, or releases the key after a failure.
 async fn finish(
     state: &AppState,
-    scope: String,
-    key: String,
+    attempt: Attempt,
     res: ServiceResponse<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if !res.status().is_success() {
-        // A key whose write took is `applied` and stays so: only a
-        // `pending` one is released.
-        settle(state, "release", move |c: &mut db::DbConn| {
-            store::release(
-                c,
-                &KeyRef {
-                    scope: &scope,
-                    key: &key,
-                },
-            )
-        })
-        .await;
+        release(state, attempt).await;
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
@@ -256,8 +294,8 @@ async fn finish(
         store::complete(
             c,
             &KeyRef {
-                scope: &scope,
-                key: &key,
+                scope: &attempt.scope,
+                key: &attempt.key,
             },
             &stored,
             db::now(),

@@ -136,9 +136,12 @@ fn the_schema_module_matches_the_migrated_tables() {
     assert!(
         matches!(second, Ok(db::logins::Admission::Throttled { until }) if until == now + limits.window)
     );
-    let k = db::idempotency::KeyRef {
-        scope: "s",
-        key: "k",
+    let k = db::idempotency::Held {
+        key: db::idempotency::KeyRef {
+            scope: "s",
+            key: "k",
+        },
+        holder: "attempt-1",
     };
     let fresh = db::idempotency::reserve(&mut conn, &k, "POST", "/p", "h", now).expect("reserve");
     assert!(matches!(fresh, db::idempotency::Reservation::Fresh));
@@ -147,7 +150,7 @@ fn the_schema_module_matches_the_migrated_tables() {
         headers: "{}".into(),
         body: vec![0, 1, 255],
     };
-    db::idempotency::complete(&mut conn, &k, &stored, now).expect("complete");
+    db::idempotency::complete(&mut conn, &k.key, &stored, now).expect("complete");
     match db::idempotency::reserve(&mut conn, &k, "POST", "/p", "h", now).expect("reserve") {
         db::idempotency::Reservation::Replay(r) => {
             assert_eq!((r.status, r.body), (201, vec![0, 1, 255]))
