@@ -9,7 +9,8 @@ RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /var/lib/registry --create-home registry
+    && useradd --system --home /var/lib/registry --create-home registry \
+    && install -d -o registry -m 700 /var/lib/registry/data /var/lib/registry/key
 COPY --from=build /src/target/release/registry /usr/local/bin/registry
 USER registry
 WORKDIR /var/lib/registry
