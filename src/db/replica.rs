@@ -59,6 +59,12 @@ struct Replayed {
     past: bool,
 }
 
+#[derive(QueryableByName)]
+struct InRecovery {
+    #[diesel(sql_type = Bool)]
+    standby: bool,
+}
+
 /// How far the primary has written its log: past the commit of every
 /// transaction that has returned, so a standby that has replayed up to here
 /// shows them all. None on SQLite, which has no standbys.
@@ -76,9 +82,9 @@ pub fn is_standby(conn: &mut DbConn) -> bool {
     let DbConn::Pg(c) = conn else {
         return false;
     };
-    diesel::sql_query("SELECT pg_is_in_recovery() AS past")
-        .get_result::<Replayed>(c)
-        .is_ok_and(|r| r.past)
+    diesel::sql_query("SELECT pg_is_in_recovery() AS standby")
+        .get_result::<InRecovery>(c)
+        .is_ok_and(|r| r.standby)
 }
 
 /// Whether this server shows everything written up to `after`: a standby
@@ -190,7 +196,19 @@ impl Replicas {
         after: Option<Lsn>,
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut f = Some(f);
+        let Some(mut conn) = self.caught_up(after) else {
+            self.by_primary.fetch_add(1, Ordering::Relaxed);
+            return on_pooled(primary, f);
+        };
+        self.by_replica.fetch_add(1, Ordering::Relaxed);
+        let result = f(&mut conn);
+        conn.suspect = result.is_err();
+        result
+    }
+
+    /// A connection to the next standby, in turn, that answers and has
+    /// replayed past `after`; none when no standby does.
+    fn caught_up(&self, after: Option<Lsn>) -> Option<r2d2::PooledConnection<ConnectionManager>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.standbys.len() {
             let standby = &self.standbys[(start + i) % self.standbys.len()];
@@ -205,26 +223,16 @@ impl Replicas {
                 }
             };
             match after.map_or(Ok(true), |lsn| replayed_past(&mut conn, lsn)) {
-                Ok(true) => {}
+                Ok(true) => return Some(conn),
                 // Behind: another standby may have caught up, else the primary.
-                Ok(false) => continue,
+                Ok(false) => {}
                 Err(e) => {
                     conn.suspect = true;
                     standby.rest(&e);
-                    continue;
                 }
             }
-            let Some(f) = f.take() else { break };
-            self.by_replica.fetch_add(1, Ordering::Relaxed);
-            let result = f(&mut conn);
-            conn.suspect = result.is_err();
-            return result;
         }
-        self.by_primary.fetch_add(1, Ordering::Relaxed);
-        match f.take() {
-            Some(f) => on_pooled(primary, f),
-            None => Err(StoreError::Inconsistent("a read ran twice".into()).into()),
-        }
+        None
     }
 
     /// Reads served so far by a standby and by the primary.
