@@ -468,6 +468,15 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// A migrated SQLite database in memory, for tests of storage functions.
+#[cfg(test)]
+pub(crate) fn sqlite_memory() -> SqliteConnection {
+    let mut c = SqliteConnection::establish(":memory:").expect("memory database");
+    c.run_pending_migrations(SQLITE_MIGRATIONS)
+        .expect("migrations");
+    c
+}
+
 /// The plan SQLite chooses for `sql` (its placeholders already filled)
 /// on an empty database at the current schema: for tests that require an
 /// index to be used.
@@ -478,9 +487,7 @@ pub(crate) fn sqlite_plan(sql: &str) -> Vec<String> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         detail: String,
     }
-    let mut c = SqliteConnection::establish(":memory:").expect("memory database");
-    c.run_pending_migrations(SQLITE_MIGRATIONS)
-        .expect("migrations");
+    let mut c = sqlite_memory();
     let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
         .load(&mut c)
         .expect("plan");

@@ -57,6 +57,38 @@ fn successor(prefix: &str) -> String {
     String::from('\u{10FFFF}')
 }
 
+/// The part of a LIKE pattern before its first wildcard.
+fn known_prefix(like: &str) -> &str {
+    like.find(['%', '_']).map_or(like, |at| &like[..at])
+}
+
+/// Identifiers a range scan reads at most before the trigram table is the
+/// cheaper way: FTS5 answers `AB%123` from the posting list of `123` alone
+/// (its trigram tokenizer cannot use a two-character prefix), thousands of
+/// rows at a million firearms, where the folded index holds a few hundred
+/// identifiers starting `AB`. A common prefix (`00` of numeric serials)
+/// fails this test and keeps the trigram plan.
+const NARROW_RANGE: i64 = 10_000;
+
+/// Whether fewer than [`NARROW_RANGE`] identifiers start with `prefix`,
+/// counted on the folded index and never past that bound.
+fn range_is_narrow(c: &mut diesel::SqliteConnection, prefix: &str) -> StoreResult<bool> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let probe: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM firearm_identifiers \
+         WHERE canonical >= ? AND canonical < ? LIMIT ?)",
+    )
+    .bind::<Text, _>(prefix)
+    .bind::<Text, _>(successor(prefix))
+    .bind::<BigInt, _>(NARROW_RANGE)
+    .get_result(c)?;
+    Ok(probe.n < NARROW_RANGE)
+}
+
 /// Identifiers that may match `plan`, at most `limit`. With `markings_only`,
 /// only marking texts. The caller checks each candidate exactly.
 pub fn candidates(
@@ -67,6 +99,16 @@ pub fn candidates(
     limit: i64,
 ) -> StoreResult<Vec<IdentifierRow>> {
     if let (Plan::Trigrams(like), DbConn::Sqlite(c)) = (plan, &mut *conn) {
+        let prefix = known_prefix(like);
+        if prefix.chars().count() >= 2 && range_is_narrow(c, prefix)? {
+            return candidates(
+                conn,
+                &Plan::Prefix(prefix.to_string(), like.clone()),
+                exact,
+                markings_only,
+                limit,
+            );
+        }
         let source = if markings_only {
             "AND i.source = 'marking'"
         } else {
@@ -102,6 +144,66 @@ pub fn candidates(
 
 #[cfg(test)]
 mod tests {
+    use super::{candidates, range_is_narrow, DbConn, NARROW_RANGE};
+    use crate::domain::trace::Plan;
+    use diesel::RunQueryDsl;
+
+    /// Ten thousand serials `A8nnnnnnn` and one `A9...`: the range of
+    /// `A8` is wide and keeps the trigram plan, that of `A9` is scanned;
+    /// both find exactly what the pattern matches.
+    #[test]
+    fn wildcard_candidates_are_the_same_by_range_or_trigrams() {
+        let mut c = crate::db::sqlite_memory();
+        // Identifiers alone: no firearm rows behind them.
+        diesel::sql_query("PRAGMA foreign_keys = OFF")
+            .execute(&mut c)
+            .expect("pragma");
+        diesel::sql_query(format!(
+            "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k < {}) \
+             INSERT INTO firearm_identifiers (firearm_id, position, source, kind, text, normalized, canonical) \
+             SELECT 'f' || k, 0, 'serial', 'serial', s, s, s \
+             FROM (SELECT k, 'A8' || printf('%07d', k) AS s FROM n)",
+            NARROW_RANGE - 1
+        ))
+        .execute(&mut c)
+        .expect("seed");
+        diesel::sql_query(
+            "INSERT INTO firearm_identifiers (firearm_id, position, source, kind, text, normalized, canonical) \
+             VALUES ('g', 0, 'serial', 'serial', 'A90000123', 'A90000123', 'A90000123')",
+        )
+        .execute(&mut c)
+        .expect("seed");
+        assert!(!range_is_narrow(&mut c, "A8").expect("probe"));
+        assert!(range_is_narrow(&mut c, "A9").expect("probe"));
+        let mut conn = DbConn::Sqlite(c);
+        let mut found = |like: &str| {
+            let mut ids: Vec<String> =
+                candidates(&mut conn, &Plan::Trigrams(like.into()), false, false, 2001)
+                    .expect("candidates")
+                    .into_iter()
+                    .map(|r| r.firearm_id)
+                    .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            found("A8%123"),
+            [
+                "f1123", "f123", "f2123", "f3123", "f4123", "f5123", "f6123", "f7123", "f8123",
+                "f9123"
+            ]
+        );
+        assert_eq!(found("A9%123"), ["g"]);
+    }
+
+    #[test]
+    fn known_prefix_stops_at_the_first_wildcard() {
+        assert_eq!(super::known_prefix("A8%123"), "A8");
+        assert_eq!(super::known_prefix("A8_1%"), "A8");
+        assert_eq!(super::known_prefix("%4567"), "");
+        assert_eq!(super::known_prefix("A812"), "A812");
+    }
+
     #[test]
     fn successor_bounds_a_prefix() {
         assert_eq!(super::successor("A8"), "A9");
