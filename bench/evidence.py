@@ -93,12 +93,14 @@ def tiles(args, db, work):
             drop_db(args.pg_url, name)
 
 
-# A realistic entry: the canonical JSON of a custody transfer.
+# A realistic entry: a custody transfer's columns, its leaf the hash of the
+# canonical JSON they give.
 ENTRY_SQL = """
 INSERT INTO audit_entries (id, seq, at, actor_user_id, actor_username, actor_agency_id, action, target,
-                           request_id, event_id, subject, canonical, leaf_hash)
-SELECT id, g, now()::timestamp, u, 'registrar', a, 'firearm.custody_transfer', 'firearm:' || f, r, e,
-       'firearm:' || f, c, encode(sha256('\\x00'::bytea || convert_to(c, 'UTF8')), 'hex')
+                           request_id, event_id, subject, canonical, leaf_hash, content_digest, state_digest)
+SELECT id, g, '2026-11-30 10:00:00'::timestamp, u, 'registrar', a, 'firearm.custody_transfer', 'firearm:' || f, r, e,
+       'firearm:' || f, '', encode(sha256('\\x00'::bytea || convert_to(c, 'UTF8')), 'hex'),
+       md5(e) || md5(f), md5(r) || md5(id)
 FROM (SELECT g, i.id, i.f, i.e, i.r, i.u, i.a,
              '{"action":"firearm.custody_transfer","actor":{"agency_id":"' || i.a || '","user_id":"' || i.u ||
              '","username":"registrar"},"at":"2026-11-30T10:00:00.000000Z","content_digest":"' || md5(i.e) || md5(i.f) ||

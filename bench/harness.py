@@ -345,7 +345,8 @@ def sqlite_statements(workload, ids, row, k, wide=frozenset()):
     user = f"SELECT id, username, agency_id, roles, disabled FROM users WHERE id = {q(uid)};"
     audit = lambda action, who: (f"INSERT INTO audit_entries VALUES ({q(str(uuid.uuid4()))}, NULL, datetime('now'), {q(who)}, "
                                  f"'bench', {q(aid)}, '{action}', 'firearm:' || {q(fid)}, 'bench', NULL, NULL, "
-                                 f"'{{\"action\":\"{action}\"}}', {q(uuid.uuid4().hex * 2)});")
+                                 f"'', {q(uuid.uuid4().hex * 2)}, {q(uuid.uuid4().hex * 2)}, {q(uuid.uuid4().hex * 2)}, "
+                                 f"NULL, NULL);")
     if workload == "register":
         new = str(uuid.uuid4())
         s = f"SQ-{k}-{uuid.uuid4().hex[:8]}"

@@ -16,5 +16,6 @@ INSERT INTO event_counts VALUES (CAST(to_char(now(), 'YYYYMMDD') AS INTEGER), :a
 INSERT INTO event_counts_monthly VALUES (CAST(to_char(now(), 'YYYYMM') AS INTEGER), :aid::text, 'custody_transfer', 'assault_rifle', '', '', :slot, 1)
   ON CONFLICT (month, agency_id, event_type, category, partner, detail, slot) DO UPDATE SET n = event_counts_monthly.n + 1;
 INSERT INTO audit_entries VALUES (gen_random_uuid()::text, NULL, now(), :uid::text, 'bench', :aid::text, 'firearm.custody_transfer',
-  'firearm:' || :fid::text, 'bench', NULL, 'firearm:' || :fid::text, '{"action":"firearm.custody_transfer"}', md5(:fid::text) || md5(:n::text));
+  'firearm:' || :fid::text, 'bench', NULL, 'firearm:' || :fid::text, '', md5(:fid::text) || md5(:n::text),
+  md5(:fid::text) || md5(:n::text), md5(:uid::text) || md5(:aid::text), NULL, NULL);
 COMMIT;

@@ -13,4 +13,5 @@ SELECT l.* FROM holder_links l
  ORDER BY l.firearm_id LIMIT 51;
 SELECT * FROM firearms WHERE id IN (SELECT firearm_id FROM bench_firearms WHERE n = :i);
 INSERT INTO audit_entries VALUES (gen_random_uuid()::text, NULL, now(), :uid::text, 'bench', NULL, 'holder.read',
-  'holder:' || :i::text, 'bench', NULL, NULL, '{"action":"holder.read"}', md5(:i::text) || md5(:i::text));
+  'holder:' || :i::text, 'bench', NULL, NULL, '', md5(:i::text) || md5(:i::text),
+  md5(:i::text) || md5(:i::text), NULL, NULL, '{"holder":"' || :i::text || '"}');

@@ -8,4 +8,5 @@ SELECT DISTINCT holder_id FROM holder_name_words WHERE word >= 'mensah' || lpad(
 SELECT * FROM holders WHERE id IN ('00000000-0000-4000-8000-' || lpad(:i::text, 12, '0')) ORDER BY id;
 SELECT * FROM holder_identifiers WHERE holder_id = '00000000-0000-4000-8000-' || lpad(:i::text, 12, '0') ORDER BY position;
 INSERT INTO audit_entries VALUES (gen_random_uuid()::text, NULL, now(), :uid::text, 'bench', NULL, 'holder.read',
-  'holders', 'bench', NULL, NULL, '{"action":"holder.read"}', md5(:i::text) || md5(:i::text));
+  'holders', 'bench', NULL, NULL, '', md5(:i::text) || md5(:i::text),
+  md5(:i::text) || md5(:i::text), NULL, NULL, '{"holder":"' || :i::text || '"}');

@@ -21,5 +21,6 @@ INSERT INTO firearm_events VALUES (gen_random_uuid()::text, :fid::text, :v::bigi
   NULL, NULL, NULL, md5(:f::text), NULL) RETURNING id AS eid \gset
 INSERT INTO holder_links VALUES (:fid::text, :v::bigint, now(), '00000000-0000-4000-8000-' || lpad(:h::text, 12, '0'), NULL);
 INSERT INTO audit_entries VALUES (gen_random_uuid()::text, NULL, now(), :uid::text, 'bench', NULL, 'firearm.ownership_transfer',
-  'firearm:' || :fid::text, 'bench', :eid::text, 'firearm:' || :fid::text, '{"action":"firearm.ownership_transfer"}', md5(:f::text) || md5(:h::text));
+  'firearm:' || :fid::text, 'bench', :eid::text, 'firearm:' || :fid::text, '', md5(:f::text) || md5(:h::text),
+  md5(:f::text) || md5(:h::text), md5(:h::text) || md5(:f::text), NULL, NULL);
 COMMIT;

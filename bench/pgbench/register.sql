@@ -21,5 +21,6 @@ INSERT INTO event_counts_monthly VALUES (CAST(to_char(now(), 'YYYYMM') AS INTEGE
 INSERT INTO firearm_counts VALUES (:aid::text, 'active', 'assault_rifle', :slot, 1)
   ON CONFLICT (agency_id, status, category, slot) DO UPDATE SET n = firearm_counts.n + 1;
 INSERT INTO audit_entries VALUES (gen_random_uuid()::text, NULL, now(), :uid::text, 'bench', :aid::text, 'firearm.registered',
-  'firearm:' || :fid::text, 'bench', NULL, 'firearm:' || :fid::text, '{"action":"firearm.registered"}', md5(:r::text) || md5(:fid::text));
+  'firearm:' || :fid::text, 'bench', NULL, 'firearm:' || :fid::text, '', md5(:r::text) || md5(:fid::text),
+  md5(:r::text) || md5(:fid::text), md5(:uid::text) || md5(:aid::text), NULL, NULL);
 COMMIT;

@@ -136,7 +136,7 @@ pub fn build(
             content,
             entry: ProvenEntry {
                 seq: e.seq.unwrap_or(0) as u64,
-                canonical: e.canonical,
+                canonical: super::text(&e),
                 leaf_hash: e.leaf_hash,
             },
             proof: proof.iter().map(hex::encode).collect(),

@@ -94,7 +94,7 @@ pub struct Vouched<'a> {
 /// auditors as `canonical`, and checked offline. `purpose` and `detail`
 /// appear only when present, so entries written before they existed keep
 /// their text.
-pub fn canonical(row: &EntryRow, v: &Vouched<'_>) -> String {
+fn canonical(row: &EntryRow, v: &Vouched<'_>) -> String {
     let mut text = json!({
         "id": row.id,
         "at": content::time(&row.at),
@@ -120,8 +120,40 @@ pub fn canonical(row: &EntryRow, v: &Vouched<'_>) -> String {
     content::canonical_json(&text)
 }
 
-/// Builds the stored row of an entry: its canonical text and leaf hash.
+/// The canonical text an entry's columns give. An entry is stored without
+/// its text: the leaf hash, in the signed tree, proves the columns still
+/// give the text it was made from.
+pub fn derived(row: &EntryRow) -> String {
+    // A detail that is not JSON was written around the registry; it is
+    // hashed as a string, so that the leaf no longer matches.
+    let detail = row
+        .detail
+        .as_deref()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap_or_else(|_| Value::String(d.to_string())));
+    canonical(
+        row,
+        &Vouched {
+            content_digest: &row.content_digest,
+            state_digest: row.state_digest.as_deref(),
+            purpose: row.purpose.as_deref(),
+            detail: detail.as_ref(),
+        },
+    )
+}
+
+/// An entry's canonical text: the stored one of an entry written before
+/// texts were derived, otherwise what its columns give.
+pub fn text(row: &EntryRow) -> String {
+    if row.canonical.is_empty() {
+        derived(row)
+    } else {
+        row.canonical.clone()
+    }
+}
+
+/// Builds the stored row of an entry: its columns and leaf hash.
 pub fn entry_row(actor: &AuditActor, e: Entry, at: chrono::NaiveDateTime) -> EntryRow {
+    let (subject, state_digest) = e.subject.unzip();
     let mut row = EntryRow {
         id: db::new_id(),
         seq: None,
@@ -133,20 +165,15 @@ pub fn entry_row(actor: &AuditActor, e: Entry, at: chrono::NaiveDateTime) -> Ent
         target: e.target,
         request_id: actor.request_id.clone(),
         event_id: e.event_id,
-        subject: e.subject.as_ref().map(|(k, _)| k.clone()),
+        subject,
         canonical: String::new(),
         leaf_hash: String::new(),
+        content_digest: e.content_digest,
+        state_digest,
+        purpose: actor.purpose.clone(),
+        detail: e.detail.as_ref().map(content::canonical_json),
     };
-    row.canonical = canonical(
-        &row,
-        &Vouched {
-            content_digest: &e.content_digest,
-            state_digest: e.subject.as_ref().map(|(_, s)| s.as_str()),
-            purpose: actor.purpose.as_deref(),
-            detail: e.detail.as_ref(),
-        },
-    );
-    row.leaf_hash = hex::encode(merkle::leaf_hash(row.canonical.as_bytes()));
+    row.leaf_hash = hex::encode(merkle::leaf_hash(derived(&row).as_bytes()));
     row
 }
 

@@ -12,7 +12,7 @@ use std::io::BufRead;
 use super::merkle::{self, CompactRange, Hash};
 use super::sequencer::{parse_hash, AuditLog};
 use super::signing::{parse_checkpoint, NoteVerifier};
-use super::{canonical, content, Vouched};
+use super::{content, derived, text};
 use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::{self, DbConn};
 use crate::error::AppResult;
@@ -46,25 +46,19 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
 
-/// Checks one entry against itself: its canonical text must be what its
-/// columns say, and its leaf hash must be the hash of that text.
+/// Checks one entry against itself: its leaf hash must be the hash of the
+/// canonical text its columns give, and an entry that kept its text from
+/// before texts were derived must still give that text.
 fn check_entry(row: &EntryRow) -> Result<(Hash, Value), String> {
-    let parsed: Value =
-        serde_json::from_str(&row.canonical).map_err(|_| "canonical text is not JSON")?;
-    let vouched = Vouched {
-        content_digest: field(&parsed, "content_digest")
-            .ok_or("canonical text lacks its content digest")?,
-        state_digest: field(&parsed, "state_digest"),
-        purpose: field(&parsed, "purpose"),
-        detail: parsed.get("detail"),
-    };
-    if canonical(row, &vouched) != row.canonical {
+    let text = derived(row);
+    if !row.canonical.is_empty() && text != row.canonical {
         return Err("the entry's columns differ from its canonical text".into());
     }
-    let leaf = merkle::leaf_hash(row.canonical.as_bytes());
+    let leaf = merkle::leaf_hash(text.as_bytes());
     if hex::encode(leaf) != row.leaf_hash {
         return Err("the leaf hash is not the hash of the canonical text".into());
     }
+    let parsed = serde_json::from_str(&text).map_err(|_| "canonical text is not JSON")?;
     Ok((leaf, parsed))
 }
 
@@ -196,7 +190,7 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
                 Ok(ok) => ok,
                 Err(reason) => {
                     findings.add(seq, reason);
-                    (merkle::leaf_hash(row.canonical.as_bytes()), Value::Null)
+                    (merkle::leaf_hash(text(&row).as_bytes()), Value::Null)
                 }
             };
             tree.push(leaf);

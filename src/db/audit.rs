@@ -22,8 +22,15 @@ pub struct EntryRow {
     pub request_id: String,
     pub event_id: Option<String>,
     pub subject: Option<String>,
+    /// The canonical text as written before it was derived from the
+    /// columns (migration 000013); '' for every entry since.
     pub canonical: String,
     pub leaf_hash: String,
+    pub content_digest: String,
+    pub state_digest: Option<String>,
+    pub purpose: Option<String>,
+    /// The detail's canonical JSON.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Insertable)]
@@ -167,14 +174,14 @@ pub fn nodes_at(conn: &mut DbConn, level: i32, first: i64, count: i64) -> StoreR
         .load(conn)?)
 }
 
-/// The canonical texts of `count` integrated entries from seq `first`, in
-/// order: an entry bundle's contents.
-pub fn canonical_range(conn: &mut DbConn, first: i64, count: i64) -> StoreResult<Vec<String>> {
+/// The `count` integrated entries from seq `first`, in order: an entry
+/// bundle's contents.
+pub fn range(conn: &mut DbConn, first: i64, count: i64) -> StoreResult<Vec<EntryRow>> {
     Ok(audit_entries::table
         .filter(audit_entries::seq.ge(first))
         .filter(audit_entries::seq.lt(first + count))
         .order(audit_entries::seq.asc())
-        .select(audit_entries::canonical)
+        .select(audit_entries::all_columns)
         .load(conn)?)
 }
 

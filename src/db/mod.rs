@@ -333,6 +333,17 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+/// Reverts the latest applied migration; used by the migration tests to
+/// write rows as an earlier schema held them.
+pub fn revert_last(conn: &mut DbConn) -> Result<String, String> {
+    match conn {
+        DbConn::Pg(c) => c.revert_last_migration(PG_MIGRATIONS),
+        DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+    }
+    .map(|v| v.to_string())
+    .map_err(|e| format!("revert failed: {e}"))
+}
+
 /// Reverts every applied migration; used by the migration tests.
 pub fn revert_all(conn: &mut DbConn) -> Result<(), String> {
     match conn {

@@ -220,6 +220,10 @@ diesel::table! {
         subject -> Nullable<Text>,
         canonical -> Text,
         leaf_hash -> Text,
+        content_digest -> Text,
+        state_digest -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 

@@ -50,6 +50,7 @@ pub struct EntryView {
 
 impl From<EntryRow> for EntryView {
     fn from(r: EntryRow) -> Self {
+        let canonical = crate::audit::text(&r);
         Self {
             seq: r.seq.unwrap_or(-1),
             at: r.at.and_utc(),
@@ -63,7 +64,7 @@ impl From<EntryRow> for EntryView {
             request_id: r.request_id,
             event_id: r.event_id,
             subject: r.subject,
-            canonical: r.canonical,
+            canonical,
             leaf_hash: r.leaf_hash,
         }
     }

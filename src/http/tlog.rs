@@ -86,7 +86,10 @@ pub async fn tile(
                 json!({"bundle": tile.path(), "first": first, "count": width}),
             );
             let texts = db::run(&state.pool, move |c| -> AppResult<_> {
-                let texts = db::audit::canonical_range(c, first, width)?;
+                let texts: Vec<String> = db::audit::range(c, first, width)?
+                    .iter()
+                    .map(crate::audit::text)
+                    .collect();
                 reads.record(c, &actor, read)?;
                 Ok(texts)
             })

@@ -5,6 +5,7 @@ use crate::helpers::TestDb;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use registry::db::{self, DbConn, DbTarget};
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 #[derive(QueryableByName, Debug)]
@@ -156,5 +157,90 @@ fn the_schema_module_matches_the_migrated_tables() {
             assert_eq!((r.status, r.body), (201, vec![0, 1, 255]))
         }
         other => panic!("expected a replay, got {other:?}"),
+    }
+}
+
+/// Entries written while their canonical text was stored whole: after the
+/// migration that derives texts from columns, each one's columns give its
+/// text back, byte for byte, so its leaf hash still proves it.
+#[test]
+fn entries_written_with_their_text_derive_it_after_the_migration() {
+    let (_db, url) = TestDb::new();
+    let target = DbTarget::parse(&url).expect("url");
+    let mut conn = db::ConnectionManager::connect_target(&target).expect("connect");
+    db::migrate(&mut conn).expect("up");
+    let reverted = db::revert_last(&mut conn).expect("down");
+    assert_eq!(reverted, "20261202000013");
+    let digest = "ab".repeat(32);
+    let texts = [
+        // A change to a firearm: event, subject and its state.
+        json!({"id": "e1", "at": "2026-12-01T10:00:00.123456Z",
+               "actor": {"user_id": "u1", "username": "clerk", "agency_id": "a1"},
+               "action": "firearm.custody_transfer", "target": "firearm:f1", "request_id": "r1",
+               "event_id": "v1", "subject": "firearm:f1",
+               "content_digest": digest, "state_digest": "cd".repeat(32)}),
+        // A read with a purpose and a detail holding nested values,
+        // numbers and text outside ASCII.
+        json!({"id": "e2", "at": "2026-12-01T10:00:01.000000Z",
+               "actor": {"user_id": "u1", "username": "clerk", "agency_id": "a1"},
+               "action": "trace.query", "target": "trace", "request_id": "r2",
+               "event_id": null, "subject": null, "content_digest": digest, "state_digest": null,
+               "purpose": "case GH-2026-17 « saisie »",
+               "detail": {"query": {"serial": "AB*123", "limit": 20}, "matches": [1.5, -2, "é\n"]}}),
+        // No actor (a login failure), a detail that is a bare string.
+        json!({"id": "e3", "at": "2026-12-01T10:00:02.500000Z",
+               "actor": {"user_id": null, "username": null, "agency_id": null},
+               "action": "auth.login_failed", "target": "username:o'brien", "request_id": "r3",
+               "event_id": null, "subject": null, "content_digest": digest, "state_digest": null,
+               "detail": "plain"}),
+    ];
+    for (seq, text) in texts.iter().enumerate() {
+        let canonical = crate::rfc::canonical_json(text);
+        let leaf = hex::encode(crate::rfc::leaf(canonical.as_bytes()));
+        let col = |name: &str| match &text[name] {
+            Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+            _ => "NULL".to_string(),
+        };
+        let actor = |name: &str| match &text["actor"][name] {
+            Value::String(s) => format!("'{s}'"),
+            _ => "NULL".to_string(),
+        };
+        let at = text["at"]
+            .as_str()
+            .expect("at")
+            .trim_end_matches('Z')
+            .replace('T', " ");
+        let insert = format!(
+            "INSERT INTO audit_entries (id, seq, at, actor_user_id, actor_username, actor_agency_id, \
+             action, target, request_id, event_id, subject, canonical, leaf_hash) VALUES \
+             ({}, {seq}, '{at}', {}, {}, {}, {}, {}, {}, {}, {}, '{}', '{leaf}')",
+            col("id"),
+            actor("user_id"),
+            actor("username"),
+            actor("agency_id"),
+            col("action"),
+            col("target"),
+            col("request_id"),
+            col("event_id"),
+            col("subject"),
+            canonical.replace('\'', "''"),
+        );
+        match &mut conn {
+            DbConn::Pg(c) => diesel::sql_query(insert).execute(c),
+            DbConn::Sqlite(c) => diesel::sql_query(insert).execute(c),
+        }
+        .expect("old entry");
+    }
+    db::migrate(&mut conn).expect("up again");
+    let rows = db::audit::integrated(&mut conn, None, 10).expect("entries");
+    assert_eq!(rows.len(), texts.len());
+    for (row, text) in rows.iter().zip(&texts) {
+        let canonical = crate::rfc::canonical_json(text);
+        assert_eq!(registry::audit::derived(row), canonical);
+        assert_eq!(registry::audit::text(row), canonical);
+        assert_eq!(
+            row.leaf_hash,
+            hex::encode(crate::rfc::leaf(registry::audit::derived(row).as_bytes()))
+        );
     }
 }

@@ -5,16 +5,25 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// The canonical texts of every entry of `action`, parsed.
+/// What every entry of `action` says, as its canonical text says it.
 fn entries(url: &str, action: &str) -> Vec<Value> {
+    use diesel::sql_types::{Nullable, Text as Txt};
     #[derive(diesel::QueryableByName)]
     struct Text {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        canonical: String,
+        #[diesel(sql_type = Nullable<Txt>)]
+        actor_username: Option<String>,
+        #[diesel(sql_type = Txt)]
+        target: String,
+        #[diesel(sql_type = Nullable<Txt>)]
+        purpose: Option<String>,
+        #[diesel(sql_type = Nullable<Txt>)]
+        detail: Option<String>,
     }
     use diesel::RunQueryDsl;
-    let query =
-        format!("SELECT canonical FROM audit_entries WHERE action = '{action}' ORDER BY id");
+    let query = format!(
+        "SELECT actor_username, target, purpose, detail FROM audit_entries \
+         WHERE action = '{action}' ORDER BY id"
+    );
     let target = registry::db::DbTarget::parse(url).expect("url");
     let rows: Vec<Text> =
         match registry::db::ConnectionManager::connect_target(&target).expect("connect") {
@@ -23,7 +32,19 @@ fn entries(url: &str, action: &str) -> Vec<Value> {
         }
         .expect("entries");
     rows.iter()
-        .map(|r| serde_json::from_str(&r.canonical).expect("canonical JSON"))
+        .map(|r| {
+            let mut e = serde_json::json!({
+                "actor": {"username": r.actor_username},
+                "target": r.target,
+            });
+            if let Some(purpose) = &r.purpose {
+                e["purpose"] = purpose.clone().into();
+            }
+            if let Some(detail) = &r.detail {
+                e["detail"] = serde_json::from_str(detail).expect("detail JSON");
+            }
+            e
+        })
         .collect()
 }
 

@@ -144,12 +144,12 @@ fn tiles_are_refused_beyond_the_tree_and_to_readers_who_may_not_see_them() {
     // here behind the registry's back) is named, not cut short.
     sql(
         &reg.app.database_url,
-        "UPDATE audit_entries SET canonical = canonical || '                                                  ' WHERE seq = 1",
+        "UPDATE audit_entries SET purpose = '                                                  ' WHERE seq = 1",
     );
     for _ in 0..11 {
         sql(
             &reg.app.database_url,
-            "UPDATE audit_entries SET canonical = canonical || canonical WHERE seq = 1",
+            "UPDATE audit_entries SET purpose = purpose || purpose WHERE seq = 1",
         );
     }
     let r = reg
@@ -186,7 +186,7 @@ fn a_public_log_serves_hashes_to_anyone_and_entries_to_auditors_only() {
     wait_for_entries(&reg.app.database_url, "audit.read", 1);
     let recorded = sql_count(
         &reg.app.database_url,
-        "SELECT COUNT(*) AS n FROM audit_entries WHERE canonical LIKE '%tile/entries/000%'",
+        "SELECT COUNT(*) AS n FROM audit_entries WHERE detail LIKE '%tile/entries/000%'",
     );
     assert_eq!(recorded, 1);
 }
