@@ -303,6 +303,7 @@ fn describe(e: crate::error::AppError) -> String {
 }
 
 fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
+    use crate::audit::Sink;
     use crate::auth::Recorder;
     use crate::firearms::{self, import::Format};
     let format = match args.format.as_deref() {
@@ -340,7 +341,9 @@ fn import(args: ImportArgs, settings: &Settings) -> Result<(), String> {
         let partial = args.partial;
         let report = crate::db::run(&pool, move |c| {
             let rows = firearms::import::rows(file, format)?;
-            firearms::import(c, &actor, rows, partial, caps)
+            // Queued for the server's sequencer: this process may not hold
+            // the key the server signs its heads with.
+            firearms::import(c, &actor, rows, partial, caps, Sink::Queue)
         })
         .await
         .map_err(describe)?;

@@ -112,18 +112,26 @@ pub fn integrate(conn: &mut DbConn, log: &AuditLog, max_batch: i64) -> AppResult
 /// transaction: what the read log writes, so a read's entry is one row
 /// written once rather than a row written and then updated.
 pub fn append(conn: &mut DbConn, log: &AuditLog, rows: &mut [EntryRow]) -> AppResult<()> {
-    db::write_tx(conn, |c| {
-        let size = db::audit::lock_state(c)? as u64;
-        for (i, row) in rows.iter_mut().enumerate() {
-            row.seq = Some((size + i as u64) as i64);
-        }
-        db::audit::queue(c, rows)?;
-        let leaves = rows
-            .iter()
-            .map(|r| parse_hash(&r.leaf_hash))
-            .collect::<AppResult<Vec<_>>>()?;
-        extend(c, log, size, &leaves)
-    })
+    db::write_tx(conn, |c| append_within(c, log, rows))
+}
+
+/// [`append`] inside the caller's transaction, which from here to its
+/// commit holds the log's lock: nothing else is integrated meanwhile.
+pub fn append_within(c: &mut DbConn, log: &AuditLog, rows: &mut [EntryRow]) -> AppResult<()> {
+    let size = db::audit::lock_state(c)? as u64;
+    if rows.is_empty() {
+        // The same tree needs no second head.
+        return Ok(());
+    }
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.seq = Some((size + i as u64) as i64);
+    }
+    db::audit::queue(c, rows)?;
+    let leaves = rows
+        .iter()
+        .map(|r| parse_hash(&r.leaf_hash))
+        .collect::<AppResult<Vec<_>>>()?;
+    extend(c, log, size, &leaves)
 }
 
 /// Grows the tree of `size` leaves by `leaves`: stores the nodes they

@@ -237,7 +237,13 @@ impl Tally {
 
     /// Sorts and, unless an all-or-nothing import has already failed,
     /// writes one batch with its audit entries.
-    fn take(&mut self, c: &mut DbConn, actor: &Recorder, batch: Vec<ParsedRow>) -> AppResult<()> {
+    fn take(
+        &mut self,
+        c: &mut DbConn,
+        actor: &Recorder,
+        sink: audit::Sink,
+        batch: Vec<ParsedRow>,
+    ) -> AppResult<()> {
         let (mut good, mut refused) = self.sort(c, actor, batch)?;
         let may_write =
             |refused: &[Rejected]| self.partial || (self.rejected == 0 && refused.is_empty());
@@ -266,7 +272,7 @@ impl Tally {
             });
             entries.extend(g.prepared.audit);
         }
-        audit::queue(c, &actor.audit_actor(), entries)
+        sink.write(c, &actor.audit_actor(), entries)
     }
 
     fn rejected_error(self) -> AppError {
@@ -283,7 +289,12 @@ impl Tally {
     }
 
     /// Records the import itself in the audit log and builds the report.
-    fn finish(mut self, c: &mut DbConn, actor: &Recorder) -> AppResult<ImportReport> {
+    fn finish(
+        mut self,
+        c: &mut DbConn,
+        actor: &Recorder,
+        sink: audit::Sink,
+    ) -> AppResult<ImportReport> {
         let counts = std::mem::take(&mut self.counts);
         counts.write(c, self.imported.first().map_or("", |r| r.id.as_str()))?;
         let ids: Vec<&str> = self.imported.iter().map(|r| r.id.as_str()).collect();
@@ -292,7 +303,7 @@ impl Tally {
             format!("agency:{}", actor.agency_id),
             json!({"mode": self.mode(), "received": self.received, "firearm_ids": ids}),
         );
-        audit::queue(c, &actor.audit_actor(), vec![entry])?;
+        sink.write(c, &actor.audit_actor(), vec![entry])?;
         Ok(ImportReport {
             mode: self.mode(),
             received: self.received,
@@ -315,15 +326,17 @@ fn too_many_rows(max: usize) -> AppError {
 /// and the first are reported: invalid fields, unknown agencies, markings
 /// duplicated within the file or already in the registry. In
 /// all-or-nothing mode any bad row means nothing is written; in partial
-/// mode the good rows are.
+/// mode the good rows are. The entries go to `sink`.
 pub fn import(
     conn: &mut DbConn,
     actor: &Recorder,
     rows: Rows,
     partial: bool,
     caps: ImportCaps,
+    sink: audit::Sink,
 ) -> AppResult<ImportReport> {
     db::write_tx(conn, |c| {
+        sink.open(c)?;
         let mut tally = Tally::new(caps, partial);
         let mut batch = Vec::with_capacity(BATCH);
         for row in rows {
@@ -333,13 +346,13 @@ pub fn import(
             }
             batch.push(row?);
             if batch.len() == BATCH {
-                tally.take(c, actor, std::mem::take(&mut batch))?;
+                tally.take(c, actor, sink, std::mem::take(&mut batch))?;
             }
         }
-        tally.take(c, actor, batch)?;
+        tally.take(c, actor, sink, batch)?;
         if !partial && tally.rejected > 0 {
             return Err(tally.rejected_error());
         }
-        tally.finish(c, actor)
+        tally.finish(c, actor, sink)
     })
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::json::{declared_length, ApiJson};
 use super::pagination::{Page, PageQuery};
 use super::{created, parse_id, with_etag};
-use crate::audit::reads;
+use crate::audit::{reads, Sink};
 use crate::auth::policy::{self, Action};
 use crate::auth::Recorder;
 use crate::auth::{self, AuthUser, Caller};
@@ -223,9 +223,12 @@ pub async fn import(
         max_rows: settings.import_max_rows,
         max_listed: settings.import_max_listed,
     };
+    // Paused (to measure the sequencer), the import's entries queue too.
+    let log = (!settings.audit_sequencer_paused).then(|| state.audit.clone());
     let report = db::run(&state.pool, move |c| {
         let file = body.open().map_err(AppError::caused_by)?;
-        firearms::import(c, &actor, rows(file, format)?, partial, caps)
+        let sink = log.as_deref().map_or(Sink::Queue, Sink::Tree);
+        firearms::import(c, &actor, rows(file, format)?, partial, caps, sink)
     })
     .await?;
     let status = if report.imported > 0 {

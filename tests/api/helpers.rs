@@ -619,3 +619,17 @@ pub fn wait_integrated(database_url: &str) -> i64 {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Creates a trigger on both backends: `pg` as a PL/pgSQL body, `sqlite`
+/// as the statements of a SQLite trigger.
+pub fn trigger(app: &TestApp, name: &str, when: &str, pg: &str, sqlite: &str) {
+    let statement = if app.database_url.starts_with("postgres") {
+        format!(
+            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {pg} END $$; \
+             CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {name}()"
+        )
+    } else {
+        format!("CREATE TRIGGER {name} {when} BEGIN {sqlite} END")
+    };
+    sql_as_client(&app.database_url, &statement).expect("trigger");
+}

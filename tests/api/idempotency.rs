@@ -219,20 +219,6 @@ fn old_login_attempts_and_keys_are_pruned_and_records_are_not() {
     assert_eq!(agencies(&app, &admin), 1);
 }
 
-/// Creates a trigger on both backends: `pg` as a PL/pgSQL body, `sqlite`
-/// as the statements of a SQLite trigger.
-fn trigger(app: &TestApp, name: &str, when: &str, pg: &str, sqlite: &str) {
-    let statement = if app.database_url.starts_with("postgres") {
-        format!(
-            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {pg} END $$; \
-             CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {name}()"
-        )
-    } else {
-        format!("CREATE TRIGGER {name} {when} BEGIN {sqlite} END")
-    };
-    sql_as_client(&app.database_url, &statement).expect("trigger");
-}
-
 #[test]
 fn a_write_marks_its_key_applied_in_its_own_transaction() {
     let reg = registry();
