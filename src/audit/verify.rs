@@ -190,7 +190,12 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
                 Ok(ok) => ok,
                 Err(reason) => {
                     findings.add(seq, reason);
-                    (merkle::leaf_hash(text(&row).as_bytes()), Value::Null)
+                    // The leaf as stored: the tree (and the heads over
+                    // it) stays as committed, so the finding names this
+                    // entry rather than a later head.
+                    let stored = super::sequencer::parse_hash(&row.leaf_hash);
+                    let leaf = stored.unwrap_or_else(|_| merkle::leaf_hash(text(&row).as_bytes()));
+                    (leaf, Value::Null)
                 }
             };
             tree.push(leaf);

@@ -399,7 +399,8 @@ fn tampering_with_an_event_a_firearm_or_an_entry_is_found_at_its_seq() {
             report["valid"].as_bool(),
             report["first_invalid_seq"].as_u64()
         ),
-        (Some(false), Some(k))
+        (Some(false), Some(k)),
+        "{report}"
     );
     // Even rewritten consistently (the column and the leaf hash of the text
     // it gives), the signed heads disagree.
