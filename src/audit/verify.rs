@@ -46,6 +46,14 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
 
+/// The leaf of an entry that failed its check, as stored: the tree (and
+/// the heads over it) stays as committed, so the finding names the entry
+/// rather than a later head.
+fn stored_leaf(row: &EntryRow) -> Hash {
+    super::sequencer::parse_hash(&row.leaf_hash)
+        .unwrap_or_else(|_| merkle::leaf_hash(text(row).as_bytes()))
+}
+
 /// Checks one entry against itself: its leaf hash must be the hash of the
 /// canonical text its columns give, and an entry that kept its text from
 /// before texts were derived must still give that text.
@@ -190,12 +198,7 @@ pub fn verify(conn: &mut DbConn, log: &AuditLog) -> AppResult<Report> {
                 Ok(ok) => ok,
                 Err(reason) => {
                     findings.add(seq, reason);
-                    // The leaf as stored: the tree (and the heads over
-                    // it) stays as committed, so the finding names this
-                    // entry rather than a later head.
-                    let stored = super::sequencer::parse_hash(&row.leaf_hash);
-                    let leaf = stored.unwrap_or_else(|_| merkle::leaf_hash(text(&row).as_bytes()));
-                    (leaf, Value::Null)
+                    (stored_leaf(&row), Value::Null)
                 }
             };
             tree.push(leaf);
