@@ -43,7 +43,7 @@ pub struct HeadRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_nodes)]
+#[diesel(table_name = audit_nodes, treat_none_as_default_value = false)]
 pub struct NodeRow {
     pub level: i32,
     pub idx: i64,

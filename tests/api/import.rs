@@ -660,3 +660,27 @@ fn two_imports_at_once_both_land() {
         600
     );
 }
+
+/// A batch large enough to be sent by COPY on PostgreSQL, with one marking
+/// the registry already holds: the batch is refused as a whole by the
+/// unique index, then written without that row, which is named.
+#[test]
+fn a_large_batch_with_a_registered_marking_writes_the_rest() {
+    let reg = registry();
+    let taken = reg.register(&pistol("LARGE-150", &reg.agency));
+    let body: String = (0..300)
+        .map(|i| pistol(&format!("LARGE-{i}"), &reg.agency).to_string() + "\n")
+        .collect();
+    let r = import(&reg, "?mode=partial", "application/x-ndjson", &body);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        (r.body["imported"].as_u64(), r.body["rejected"].as_u64()),
+        (Some(299), Some(1))
+    );
+    assert_eq!(r.body["errors"][0]["row"], 151);
+    let message = r.body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(taken["id"].as_str().expect("id")),
+        "{message}"
+    );
+}
