@@ -14,7 +14,7 @@ rows take on disk, by table and index (bench/storage.py).
 import argparse, os, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Registry, agency_with_users, drop_db, free_port, log, machine, scratch_db  # noqa: E402
+from harness import CpuMeter, Registry, agency_with_users, drop_db, free_port, log, machine, scratch_db  # noqa: E402
 from storage import load, pg_sizes, sqlite_sizes  # noqa: E402
 
 # What an import writes, in an order that satisfies their foreign keys.
@@ -36,13 +36,15 @@ def import_run(args, binary, db, label, work):
     reg = Registry(argparse.Namespace(binary=binary), db, url, free_port(), work)
     api = reg.start()
     agency, tokens = agency_with_users(api, [("registrar", ["registrar"])])
-    started = time.time()
+    started, cpu = time.time(), CpuMeter(reg.proc.pid)
     load(api, tokens["registrar"], agency, args.records)
     answered = time.time() - started
     wait_integrated(reg)
     done = time.time() - started
+    rest = "the rest" if db == "sqlite" else "database and the rest"
     log(f"  {db} {label}: {args.records:,} firearms answered in {answered:.0f} s, integrated in {done:.0f} s "
-        f"({args.records / done:,.0f} firearms/s)")
+        f"({args.records / done:,.0f} firearms/s); "
+        f"{cpu.split(args.records, 'client', rest).replace('per request', 'per firearm')}")
     return answered, done, reg, name
 
 
