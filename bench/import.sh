@@ -23,14 +23,18 @@ done
 build() { if [ "$profile" = release ]; then cargo build --release --quiet --bin registry; else cargo build --quiet --bin registry; fi; }
 if [ -n "$baseline" ]; then
     # The earlier build, from a worktree of that commit, kept beside this one.
-    tree="$(mktemp -d)/baseline"
-    git worktree add --detach --quiet "$tree" "$baseline"
-    (cd "$tree" && build)
-    cp "$CARGO_TARGET_DIR/$profile/registry" "$CARGO_TARGET_DIR/registry-$baseline"
-    git worktree remove --force "$tree"
-    args+=(--baseline "$CARGO_TARGET_DIR/registry-$baseline" --baseline-label "$baseline")
-    # The binary in the target folder is now the baseline's: build this tree's again.
-    touch src/main.rs
+    kept="$CARGO_TARGET_DIR/registry-$baseline-$profile"
+    if [ ! -x "$kept" ]; then
+        tree="$(mktemp -d)/baseline"
+        git worktree add --detach --quiet "$tree" "$baseline"
+        (cd "$tree" && build)
+        cp "$CARGO_TARGET_DIR/$profile/registry" "$kept"
+        git worktree remove --force "$tree"
+        # Cargo names a workspace's artifacts by their path within it, so the
+        # worktree's build took this tree's place: build this tree's anew.
+        if [ "$profile" = release ]; then cargo clean --quiet --release -p registry; else cargo clean --quiet -p registry; fi
+    fi
+    args+=(--baseline "$kept" --baseline-label "$baseline")
 fi
 build
 exec python3 bench/import.py --binary "$CARGO_TARGET_DIR/$profile/registry" "${args[@]}"
