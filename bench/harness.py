@@ -380,7 +380,7 @@ def sqlite_statements(workload, ids, row, k, wide=frozenset()):
         like, above = prefix + "%" + canon[-3:], prefix[:-1] + chr(ord(prefix[-1]) + 1)
         # src/db/trace.rs: a probe of the prefix's range, then the range or the trigram table.
         user += (f"SELECT count(*) FROM (SELECT 1 FROM firearm_identifiers WHERE canonical >= {q(prefix)} "
-                 f"AND canonical < {q(above)} LIMIT 10000);")
+                 f"AND canonical < {q(above)} LIMIT 30000);")
         if prefix in wide:
             lookup = (f"SELECT i.* FROM identifier_trigrams t JOIN firearm_identifiers i ON i.firearm_id = t.firearm_id "
                       f"AND i.position = t.position WHERE t.canonical LIKE {q(like)} LIMIT 2001;")
@@ -406,7 +406,7 @@ def run_sqlite3(args, reg, workload, rows, ids):
     wide = frozenset()
     if workload == "trace_wildcard":
         wide = frozenset(reg.sql("SELECT substr(canonical, 1, 2) FROM firearm_identifiers GROUP BY 1 "
-                                 "HAVING count(*) >= 10000").split())
+                                 "HAVING count(*) >= 30000").split())
     script += [sqlite_statements(workload, ids, rows[random.randrange(len(rows))], k, wide) for k in range(n)]
     text = "\n".join(script)
     started = time.time()
