@@ -45,7 +45,7 @@ setup_registrar() { # port -> sets TOKEN AGENCY
 measure() { # label url port mode -> prints req/s
     start "$1" "$2" "$3" "$4"
     setup_registrar "$3"
-    RUN="r$RANDOM$RANDOM" wrk -t2 -c"$CONNS" -d"${SECS}s" -s bench/register.lua "http://127.0.0.1:$3" > "$WORK/wrk.txt"
+    BENCH_LUA="$PWD/bench/lua" RUN="r$RANDOM$RANDOM" wrk -t2 -c"$CONNS" -d"${SECS}s" -s bench/register.lua "http://127.0.0.1:$3" > "$WORK/wrk.txt"
     grep -q "Non-2xx" "$WORK/wrk.txt" && { echo "errors during the run:" >&2; cat "$WORK/wrk.txt" >&2; }
     awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt"
     kill "$PID"; wait "$PID" 2>/dev/null || true
