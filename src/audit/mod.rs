@@ -212,7 +212,7 @@ pub enum Sink<'a> {
     /// Queued for the sequencer, like every other write's.
     Queue,
     /// Straight into the tree in the writer's own transaction, which holds
-    /// the log's lock from its first entries to its commit. An entry queued
+    /// the log's lock from [`Sink::open`] to its commit. An entry queued
     /// is written and then updated with its seq: two row versions and two
     /// of every index entry, which at a million firearms doubled what the
     /// log stored and cost the sequencer a pass over every row. A bulk
