@@ -18,6 +18,9 @@ pub struct Settings {
     pub admin_password: Option<String>,
     pub jwt_secret: Option<String>,
     pub token_ttl_secs: i64,
+    /// How long a web console session lasts from signing in
+    /// (`REGISTRY_CONSOLE_SESSION_SECS`, 8 hours).
+    pub console_session_secs: i64,
     pub pool_size: Option<u32>,
     pub workers: Option<usize>,
     /// Proxies whose `X-Forwarded-For` is believed, for login throttling
@@ -163,6 +166,7 @@ impl Settings {
             admin_password: var("REGISTRY_ADMIN_PASSWORD"),
             jwt_secret: var("REGISTRY_JWT_SECRET"),
             token_ttl_secs: parse_var("REGISTRY_TOKEN_TTL_SECS")?.unwrap_or(900),
+            console_session_secs: parse_var("REGISTRY_CONSOLE_SESSION_SECS")?.unwrap_or(8 * 3600),
             pool_size: parse_var("REGISTRY_DB_POOL_SIZE")?,
             workers: parse_var("REGISTRY_WORKERS")?,
             trusted_proxies: trusted_proxies()?,
@@ -243,6 +247,7 @@ impl fmt::Debug for Settings {
             .field("admin_password", &redact(&self.admin_password))
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("console_session_secs", &self.console_session_secs)
             .finish_non_exhaustive()
     }
 }

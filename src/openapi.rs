@@ -20,6 +20,7 @@ use crate::http::{
     paths(
         ops::health, ops::ready, ops::metrics,
         auth::login, auth::me, auth::change_password,
+        auth::open_session, auth::show_session, auth::end_session,
         agencies::create, agencies::list, agencies::show,
         users::create, users::list, users::disable, users::set_roles, users::reset_password,
         role_grants::list, role_grants::approve, role_grants::reject,
@@ -42,6 +43,7 @@ use crate::http::{
     components(schemas(
         Problem, crate::error::FieldError,
         auth::LoginRequest, auth::TokenResponse, auth::Me, auth::ChangePassword,
+        auth::SessionInfo,
         agencies::CreateAgency, agencies::AgencyView, pagination::Page<agencies::AgencyView>,
         users::CreateUser, users::SetRoles, users::UserView, pagination::Page<users::UserView>,
         users::ResetPassword, users::PendingGrant, users::CreatedUser, users::PendingRoles,

@@ -53,12 +53,15 @@ pub struct Caller {
     request_id: String,
     purpose: Option<String>,
     /// Whether this request is one a user who must change their password
-    /// may still make (`/v1/auth/me`, `/v1/auth/password`).
+    /// may still make (`/v1/auth/me`, `/v1/auth/password`, the session).
     allowed_before_password_change: bool,
+    /// The console session the request's cookie names, which must still be
+    /// live; `None` for a bearer token.
+    session: Option<String>,
 }
 
 /// The paths a user who must change their password may still call.
-const BEFORE_PASSWORD_CHANGE: [&str; 2] = ["/v1/auth/me", "/v1/auth/password"];
+const BEFORE_PASSWORD_CHANGE: [&str; 3] = ["/v1/auth/me", "/v1/auth/password", "/v1/auth/session"];
 
 impl Caller {
     pub fn new(
@@ -74,7 +77,21 @@ impl Caller {
             request_id,
             purpose,
             allowed_before_password_change: BEFORE_PASSWORD_CHANGE.contains(&path),
+            session: None,
         }
+    }
+
+    /// The caller of a console session's cookie.
+    pub fn in_session(self, sid: String) -> Self {
+        Self {
+            session: Some(sid),
+            ..self
+        }
+    }
+
+    /// The console session this request is made in, if any.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
     }
 
     /// The account behind the token, as it is now: refused if it has been
@@ -84,6 +101,14 @@ impl Caller {
         let row = db::users::find(conn, &self.user_id)?.ok_or_else(|| {
             AppError::unauthorized("invalid_token", "the access token is not valid")
         })?;
+        if let Some(sid) = &self.session {
+            if !db::sessions::is_live(conn, sid, &self.user_id, db::now())? {
+                return Err(AppError::unauthorized(
+                    "session_ended",
+                    "this console session has ended; sign in again",
+                ));
+            }
+        }
         self.admit(row)
     }
 

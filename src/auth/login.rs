@@ -10,6 +10,7 @@ use super::password;
 use super::TokenKeys;
 use crate::audit::{self, AuditActor, Entry};
 use crate::db::logins::{self, Admission, Attempt, Limits};
+use crate::db::users::UserRow;
 use crate::db::{self, Pool};
 use crate::error::{AppError, AppResult};
 
@@ -40,6 +41,74 @@ pub async fn login(
     client_ip: String,
     request_id: String,
 ) -> AppResult<Issued> {
+    let user = authenticate(pool, username, password, client_ip, request_id).await?;
+    Ok(Issued {
+        access_token: tokens.issue(&user.id, user.token_epoch)?,
+        expires_in: tokens.ttl_secs,
+        password_change_required: user.must_change_password,
+    })
+}
+
+/// A console session opened by signing in.
+pub struct Session {
+    /// The cookie's token.
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_in: i64,
+    pub password_change_required: bool,
+}
+
+/// Signs in to the console: the same check, throttling and audit entry as
+/// [`login`], then a session row that signing out ends.
+pub async fn open_session(
+    pool: &Pool,
+    tokens: &TokenKeys,
+    credentials: (&str, String),
+    client_ip: String,
+    request_id: String,
+    ttl_secs: i64,
+) -> AppResult<Session> {
+    let (username, password) = credentials;
+    let user = authenticate(pool, username, password, client_ip, request_id).await?;
+    let user_id = user.id.clone();
+    let sid = db::run(pool, move |c| {
+        let now = db::now();
+        let expires = now + Duration::seconds(ttl_secs);
+        db::write_tx(c, |c| db::sessions::open(c, &user_id, now, expires))
+    })
+    .await?;
+    Ok(Session {
+        token: tokens.issue_session(&user.id, user.token_epoch, &sid, ttl_secs)?,
+        csrf_token: tokens.csrf_token(&sid),
+        expires_in: ttl_secs,
+        password_change_required: user.must_change_password,
+    })
+}
+
+/// Ends console session `sid` of `actor`, with an `auth.logout` entry.
+pub async fn end_session(pool: &Pool, actor: AuditActor, sid: String) -> AppResult<()> {
+    db::run(pool, move |c| {
+        db::write_tx(c, |c| {
+            if !db::sessions::end(c, &sid, db::now())? {
+                return Ok(());
+            }
+            let target = format!("user:{}", actor.user_id.clone().unwrap_or_default());
+            let content = json!({"session": sid});
+            audit::queue(c, &actor, vec![Entry::new("auth.logout", target, content)])
+        })
+    })
+    .await
+}
+
+/// Checks a username and password, throttled, and writes the attempt's
+/// audit entry: the account when they match an enabled one.
+async fn authenticate(
+    pool: &Pool,
+    username: &str,
+    password: String,
+    client_ip: String,
+    request_id: String,
+) -> AppResult<UserRow> {
     let key = username.trim().to_ascii_lowercase();
     let attempt = admit(pool, &key, &client_ip).await?;
 
@@ -80,11 +149,7 @@ pub async fn login(
                 })
             })
             .await?;
-            Ok(Issued {
-                access_token: tokens.issue(&user.id, user.token_epoch)?,
-                expires_in: tokens.ttl_secs,
-                password_change_required: user.must_change_password,
-            })
+            Ok(user)
         }
         _ => {
             // The attempt was counted as a failure when it was admitted.

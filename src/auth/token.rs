@@ -2,9 +2,11 @@
 //! token claiming `alg: none` or another algorithm is refused before its
 //! signature is even considered.
 
+use hmac::{digest::KeyInit, Hmac, Mac};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::Path;
 
 use crate::error::{AppError, AppResult};
@@ -19,12 +21,19 @@ pub struct Claims {
     /// before a password change carry an older one.
     #[serde(default)]
     pub ep: i64,
+    /// The console session the token belongs to; only the session cookie's
+    /// token has one, and it works only while the session is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The key of console sessions' CSRF tokens, derived from the signing
+    /// secret so that every process serving the registry agrees on it.
+    csrf_key: [u8; 32],
     pub ttl_secs: i64,
 }
 
@@ -39,10 +48,16 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        let csrf_key = Sha256::new()
+            .chain_update(b"registry console csrf\0")
+            .chain_update(secret)
+            .finalize()
+            .into();
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            csrf_key,
             ttl_secs,
         }
     }
@@ -61,15 +76,62 @@ impl TokenKeys {
     }
 
     pub fn issue(&self, user_id: &str, epoch: i64) -> AppResult<String> {
+        self.sign(user_id, epoch, self.ttl_secs, None)
+    }
+
+    /// The token of a console session's cookie, good for `ttl_secs` and
+    /// only while session `sid` is live.
+    pub fn issue_session(
+        &self,
+        user_id: &str,
+        epoch: i64,
+        sid: &str,
+        ttl_secs: i64,
+    ) -> AppResult<String> {
+        self.sign(user_id, epoch, ttl_secs, Some(sid.to_string()))
+    }
+
+    fn sign(
+        &self,
+        user_id: &str,
+        epoch: i64,
+        ttl_secs: i64,
+        sid: Option<String>,
+    ) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,
-            exp: now + self.ttl_secs,
+            exp: now + ttl_secs,
             jti: uuid::Uuid::now_v7().to_string(),
             ep: epoch,
+            sid,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::caused_by)
+    }
+
+    fn csrf_mac(&self, sid: &str) -> Hmac<Sha256> {
+        // The key is a full SHA-256 block's worth or less, which HMAC
+        // takes as it is: `new` with a key of the block size cannot fail.
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&self.csrf_key);
+        let mut mac = <Hmac<Sha256> as KeyInit>::new(&key.into());
+        mac.update(sid.as_bytes());
+        mac
+    }
+
+    /// The CSRF token of console session `sid`: every request of the
+    /// session that changes something carries it in `X-CSRF-Token`. A page
+    /// of another site can make the browser send the cookie, never read
+    /// this.
+    pub fn csrf_token(&self, sid: &str) -> String {
+        hex::encode(self.csrf_mac(sid).finalize().into_bytes())
+    }
+
+    /// Whether `given` is session `sid`'s CSRF token (compared in constant
+    /// time).
+    pub fn csrf_matches(&self, sid: &str, given: &str) -> bool {
+        hex::decode(given).is_ok_and(|tag| self.csrf_mac(sid).verify_slice(&tag).is_ok())
     }
 
     pub fn verify(&self, token: &str) -> AppResult<Claims> {

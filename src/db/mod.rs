@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod replica;
 pub mod role_grants;
 pub mod schema;
+pub mod sessions;
 pub mod trace;
 pub mod trace_requests;
 pub mod users;

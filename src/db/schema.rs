@@ -47,6 +47,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Text,
         username_key -> Text,

@@ -57,6 +57,20 @@ fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> String {
     client_address(peer, forwarded, trusted).to_string()
 }
 
+/// No account has a longer name or password, so such an attempt is
+/// refused before it is counted or logged: a stranger cannot fill the
+/// failure table or the audit log with megabytes of username.
+fn check_lengths(body: &LoginRequest) -> AppResult<()> {
+    let mut v = Validator::new();
+    if body.username.chars().count() > 64 {
+        v.push("username", "must be at most 64 characters");
+    }
+    if body.password.chars().count() > 1024 {
+        v.push("password", "must be at most 1024 characters");
+    }
+    v.finish()
+}
+
 /// Exchanges a username and password for a short-lived access token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
@@ -70,17 +84,7 @@ pub async fn login(
     body: ApiJson<LoginRequest>,
 ) -> AppResult<web::Json<TokenResponse>> {
     let ApiJson(body) = body;
-    // No account has a longer name or password, so such an attempt is
-    // refused before it is counted or logged: a stranger cannot fill the
-    // failure table or the audit log with megabytes of username.
-    let mut v = Validator::new();
-    if body.username.chars().count() > 64 {
-        v.push("username", "must be at most 64 characters");
-    }
-    if body.password.chars().count() > 1024 {
-        v.push("password", "must be at most 1024 characters");
-    }
-    v.finish()?;
+    check_lengths(&body)?;
     let ip = client_ip(&req, &state.settings.trusted_proxies);
     let request_id = super::extract::request_id(&req);
     let issued = login::login(
@@ -131,5 +135,126 @@ pub async fn me(user: AuthUser) -> web::Json<Me> {
         id: user.id,
         username: user.username,
         agency_id: user.agency_id,
+    })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    /// Send it as `X-CSRF-Token` with every request of the session that
+    /// changes something.
+    pub csrf_token: String,
+    /// Seconds the session lasts from signing in.
+    pub expires_in: i64,
+    /// The session is good only for choosing a new password (and signing
+    /// out) until the user has chosen one.
+    pub password_change_required: bool,
+}
+
+/// The `Set-Cookie` value of a console session: unreadable by scripts,
+/// never sent with a request another site starts, and over TLS only when
+/// the registry serves TLS.
+fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
+        super::extract::SESSION_COOKIE
+    )
+}
+
+/// Signs in to the web console: the same check, throttling and audit entry
+/// as `/v1/auth/login`, answered with a session cookie instead of a token.
+#[utoipa::path(post, path = "/v1/auth/session", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = SessionInfo, description = "signed in; the session's token is in the `registry_session` cookie (HttpOnly, SameSite=Strict)"),
+        (status = 401, description = "wrong username or password (the same answer either way)", body = crate::http::Problem),
+        (status = 422, body = crate::http::Problem),
+        (status = 429, body = crate::http::Problem)))]
+pub async fn open_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<LoginRequest>,
+) -> AppResult<HttpResponse> {
+    let ApiJson(body) = body;
+    check_lengths(&body)?;
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    let session = login::open_session(
+        &state.pool,
+        &state.tokens,
+        (&body.username, body.password),
+        ip,
+        super::extract::request_id(&req),
+        state.settings.console_session_secs,
+    )
+    .await?;
+    let cookie = session_cookie(
+        &session.token,
+        session.expires_in,
+        state.settings.tls.is_some(),
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::SET_COOKIE, cookie))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(SessionInfo {
+            csrf_token: session.csrf_token,
+            expires_in: session.expires_in,
+            password_change_required: session.password_change_required,
+        }))
+}
+
+/// The console session the cookie names: its CSRF token, for a page loaded
+/// after signing in.
+#[utoipa::path(get, path = "/v1/auth/session", tag = "auth",
+    responses((status = 200, body = SessionInfo),
+        (status = 400, description = "not_a_session: the request carries a bearer token, not a session cookie", body = crate::http::Problem),
+        (status = 401, body = crate::http::Problem)))]
+pub async fn show_session(
+    state: web::Data<AppState>,
+    caller: crate::auth::Caller,
+) -> AppResult<HttpResponse> {
+    let sid = session_of(&caller)?.to_string();
+    let user_id = caller.user_id().to_string();
+    let must_change = crate::db::run(&state.pool, move |c| -> AppResult<bool> {
+        caller.account(c)?;
+        Ok(crate::db::users::find(c, &user_id)?.is_some_and(|u| u.must_change_password))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(SessionInfo {
+            csrf_token: state.tokens.csrf_token(&sid),
+            expires_in: state.settings.console_session_secs,
+            password_change_required: must_change,
+        }))
+}
+
+/// Signs out: the session ends on the server, so its cookie stops working
+/// even where the browser kept a copy.
+#[utoipa::path(delete, path = "/v1/auth/session", tag = "auth",
+    params(("X-CSRF-Token" = String, Header, description = "the session's CSRF token")),
+    responses((status = 204),
+        (status = 400, description = "not_a_session", body = crate::http::Problem),
+        (status = 401, body = crate::http::Problem),
+        (status = 403, description = "csrf_token_invalid", body = crate::http::Problem)))]
+pub async fn end_session(
+    state: web::Data<AppState>,
+    caller: crate::auth::Caller,
+) -> AppResult<HttpResponse> {
+    let sid = session_of(&caller)?.to_string();
+    let user = crate::db::run(&state.pool, move |c| caller.account(c)).await?;
+    login::end_session(&state.pool, user.audit_actor(), sid).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((
+            actix_web::http::header::SET_COOKIE,
+            session_cookie("", 0, state.settings.tls.is_some()),
+        ))
+        .finish())
+}
+
+fn session_of(caller: &crate::auth::Caller) -> AppResult<&str> {
+    caller.session().ok_or_else(|| {
+        AppError::bad_request(
+            "not_a_session",
+            "this request carries a bearer token, not a console session cookie",
+        )
     })
 }

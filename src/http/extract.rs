@@ -54,21 +54,70 @@ impl FromRequest for Caller {
     }
 }
 
-/// The caller a request's bearer token names, not yet checked against
-/// the account.
+/// The caller a request's bearer token, or failing one its console
+/// session cookie, names, not yet checked against the account.
 pub fn caller(req: &HttpRequest) -> AppResult<Caller> {
-    let token = bearer_token(req)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
-    let claims = state.tokens.verify(token)?;
+    let session = match req.headers().contains_key(header::AUTHORIZATION) {
+        true => None,
+        false => session_cookie(req),
+    };
+    let Some(cookie) = session else {
+        let claims = state.tokens.verify(bearer_token(req)?)?;
+        return Ok(Caller::new(
+            claims.sub,
+            claims.ep,
+            request_id(req),
+            purpose(req)?,
+            req.path(),
+        ));
+    };
+    let claims = state.tokens.verify(cookie)?;
+    let sid = claims
+        .sid
+        .ok_or_else(|| AppError::unauthorized("invalid_token", "the session is not valid"))?;
+    if !req.method().is_safe() {
+        let given = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !state.tokens.csrf_matches(&sid, given) {
+            return Err(AppError::forbidden_because(
+                "csrf_token_invalid",
+                "a console request that changes something must carry its session's \
+                 X-CSRF-Token (GET /v1/auth/session gives it)",
+            ));
+        }
+    }
     Ok(Caller::new(
         claims.sub,
         claims.ep,
         request_id(req),
         purpose(req)?,
         req.path(),
-    ))
+    )
+    .in_session(sid))
+}
+
+/// The cookie that carries a console session's token.
+pub const SESSION_COOKIE: &str = "registry_session";
+/// The header in which a console request that changes something carries
+/// its session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The console session's token in the `Cookie` header, if there is one.
+pub fn session_cookie(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"'))
+        .filter(|v| !v.is_empty())
 }
 
 /// The header in which a request says why it reads or changes a record.

@@ -4,7 +4,8 @@
 //! nothing. The same key with another request is a 422. Failed requests
 //! wrote nothing, so their key is released for a corrected retry.
 //!
-//! Login is excluded: replaying it would mean storing bearer tokens at rest.
+//! Login and the console's sign-in are excluded: replaying them would mean
+//! storing tokens at rest.
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -61,7 +62,8 @@ pub async fn idempotency(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let applies = req.method() == Method::POST && req.path() != "/v1/auth/login";
+    let applies = req.method() == Method::POST
+        && !matches!(req.path(), "/v1/auth/login" | "/v1/auth/session");
     let key = match (applies, key_of(&req)) {
         (true, Some(Ok(key))) => key,
         (true, Some(Err(e))) => return Ok(error(req, e)),

@@ -62,9 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/v1")
             .wrap(from_fn(idempotency::idempotency))
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/me", web::get().to(auth::me))
-            .route("/auth/password", web::post().to(auth::change_password))
+            .configure(auth_routes)
             .route("/agencies", web::post().to(agencies::create))
             .route("/agencies", web::get().to(agencies::list))
             .route("/agencies/{id}", web::get().to(agencies::show))
@@ -126,6 +124,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/audit/export", web::get().to(audit::export))
             .default_service(web::to(ops::no_route)),
     );
+}
+
+/// Logging in, the console's sessions, the caller's own account.
+fn auth_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/login", web::post().to(auth::login))
+        .route("/auth/me", web::get().to(auth::me))
+        .route("/auth/session", web::post().to(auth::open_session))
+        .route("/auth/session", web::get().to(auth::show_session))
+        .route("/auth/session", web::delete().to(auth::end_session))
+        .route("/auth/password", web::post().to(auth::change_password));
 }
 
 /// Holders and licences (docs/holders.md).

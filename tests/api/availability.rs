@@ -36,7 +36,11 @@ fn refuse_writes(reg: &Registry) -> Box<dyn FnOnce()> {
     }
     let path = url.trim_start_matches("sqlite://").to_string();
     let mut holder = diesel::SqliteConnection::establish(&path).expect("open");
-    holder.batch_execute("BEGIN IMMEDIATE").expect("lock");
+    // The registry's own writers (the sequencer) may hold the lock for a
+    // moment: wait for it, as they do.
+    holder
+        .batch_execute("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE")
+        .expect("lock");
     Box::new(move || holder.batch_execute("ROLLBACK").expect("unlock"))
 }
 

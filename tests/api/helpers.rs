@@ -124,6 +124,7 @@ pub fn settings(database_url: &str, data_dir: &std::path::Path) -> Settings {
         admin_password: Some(ADMIN_PASSWORD.into()),
         jwt_secret: Some(JWT_SECRET.into()),
         token_ttl_secs: 900,
+        console_session_secs: 3600,
         pool_size: Some(4),
         workers: Some(2),
         trusted_proxies: Vec::new(),

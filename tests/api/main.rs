@@ -22,6 +22,7 @@ mod replicas;
 mod reports;
 mod rfc;
 mod service;
+mod sessions;
 mod stockpiles;
 mod structure;
 mod tlog;

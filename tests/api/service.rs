@@ -96,6 +96,9 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/tlog/tile/{tile}"),
     ("post", "/v1/auth/login"),
     ("get", "/v1/auth/me"),
+    ("post", "/v1/auth/session"),
+    ("get", "/v1/auth/session"),
+    ("delete", "/v1/auth/session"),
     ("post", "/v1/agencies"),
     ("get", "/v1/agencies"),
     ("get", "/v1/agencies/{id}"),
@@ -318,8 +321,12 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// One HTTP/1.1 request over TLS, trusting only the test certificate.
 fn https_get(port: u16, path: &str) -> Result<String, String> {
+    https_request(port, "GET", path, "")
+}
+
+/// One HTTP/1.1 request over TLS, trusting only the test certificate.
+pub fn https_request(port: u16, method: &str, path: &str, body: &str) -> Result<String, String> {
     use rustls_pki_types::pem::PemObject;
     use std::io::{Read, Write};
     let mut roots = rustls::RootCertStore::empty();
@@ -339,7 +346,11 @@ fn https_get(port: u16, path: &str) -> Result<String, String> {
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     tls.write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
     let mut answer = String::new();
@@ -348,8 +359,8 @@ fn https_get(port: u16, path: &str) -> Result<String, String> {
     Ok(answer)
 }
 
-#[test]
-fn with_a_certificate_the_registry_speaks_only_https() {
+/// The registry serving HTTPS with the test certificate, and its port.
+pub fn spawn_tls() -> (TestApp, u16) {
     let app = spawn_with(|s| {
         s.tls = Some(registry::config::TlsFiles {
             cert: fixture("cert.pem"),
@@ -362,6 +373,12 @@ fn with_a_certificate_the_registry_speaks_only_https() {
         .next()
         .and_then(|p| p.parse().ok())
         .expect("port");
+    (app, port)
+}
+
+#[test]
+fn with_a_certificate_the_registry_speaks_only_https() {
+    let (app, port) = spawn_tls();
     let answer = https_get(port, "/health").expect("https");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // Plain HTTP on the same port gets no answer.
