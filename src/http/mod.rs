@@ -7,6 +7,7 @@ pub mod agencies;
 pub mod audit;
 pub mod auth;
 pub mod consistency;
+pub mod console;
 pub mod events;
 pub mod extract;
 pub mod firearms;
@@ -53,6 +54,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| AppError::bad_request("invalid_parameter", e.to_string()).into()),
     )
     .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+    .route("/", web::get().to(console::page))
+    .route("/console/languages", web::get().to(console::languages))
+    .route("/console/{path:.*}", web::get().to(console::file))
     .route("/health", web::get().to(ops::health))
     .route("/ready", web::get().to(ops::ready))
     .route("/metrics", web::get().to(ops::metrics))

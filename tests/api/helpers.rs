@@ -458,6 +458,25 @@ impl TestApp {
         self.token_for(username, PASSWORD)
     }
 
+    /// A registrar of `agency` whose password an administrator set to
+    /// `password`: they must choose their own before anything else.
+    #[track_caller]
+    pub fn user_with_set_password(
+        &self,
+        admin: &str,
+        username: &str,
+        agency: &str,
+        password: &str,
+    ) {
+        let (id, _) = self.create_user(admin, username, agency, &["registrar"]);
+        let r = self.post(
+            &format!("/v1/users/{id}/password"),
+            admin,
+            &json!({"password": password}),
+        );
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+
     #[track_caller]
     pub fn disable_user(&self, admin: &str, user_id: &str) {
         let r = self

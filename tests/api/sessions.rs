@@ -155,13 +155,7 @@ fn a_wrong_password_opens_no_session() {
 fn a_session_with_a_password_to_change_can_only_change_it() {
     let reg = registry();
     let app = &reg.app;
-    let (id, _) = app.create_user(&reg.admin, "clerk", &reg.agency, &["registrar"]);
-    let r = app.post(
-        &format!("/v1/users/{id}/password"),
-        &reg.admin,
-        &json!({"password": "temporary password 1"}),
-    );
-    assert_eq!(r.status, 204, "{}", r.text);
+    app.user_with_set_password(&reg.admin, "clerk", &reg.agency, "temporary password 1");
     let s = sign_in(app, "clerk", "temporary password 1");
     assert_eq!(s.body["password_change_required"], true);
     let with_cookie = |method: &str, path: &str| {
