@@ -393,6 +393,7 @@ pub struct Filters {
     pub manufacturer_key: Option<String>,
     pub country_of_manufacture: Option<String>,
     pub responsible_agency_id: Option<String>,
+    pub serial_normalized: Option<String>,
     pub armoury_id: Option<String>,
 }
 
@@ -424,6 +425,9 @@ pub fn page(
     }
     if let Some(v) = &filters.responsible_agency_id {
         q = q.filter(firearms::responsible_agency_id.eq(v.clone()));
+    }
+    if let Some(v) = &filters.serial_normalized {
+        q = q.filter(firearms::serial_normalized.eq(v.clone()));
     }
     if let Some(v) = &filters.armoury_id {
         q = q.filter(firearms::armoury_id.eq(v.clone()));

@@ -83,6 +83,10 @@ pub struct FirearmQuery {
     pub manufacturer: Option<String>,
     pub country_of_manufacture: Option<String>,
     pub responsible_agency_id: Option<String>,
+    /// The serial as marked or read: compared normalised (case, spaces and
+    /// `-` `.` `/` `_` ignored), exactly. Tracing (`/v1/trace`) finds
+    /// partial serials and look-alikes.
+    pub serial_number: Option<String>,
     /// Items per page, 1 to 1000 (default 50).
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -107,6 +111,7 @@ impl FirearmQuery {
             "manufacturer": self.manufacturer,
             "country_of_manufacture": self.country_of_manufacture,
             "responsible_agency_id": self.responsible_agency_id,
+            "serial_number": self.serial_number,
             "limit": self.limit, "cursor": self.cursor,
         })
     }
@@ -128,6 +133,10 @@ impl FirearmQuery {
                 "responsible_agency_id",
                 crate::input::parse_uuid,
             )?,
+            serial_normalized: self
+                .serial_number
+                .as_deref()
+                .map(crate::domain::serial::normalize),
             armoury_id: None,
         })
     }

@@ -331,3 +331,25 @@ fn listing_filters_and_pages() {
             .assert_problem(400, "invalid_parameter");
     }
 }
+
+#[test]
+fn the_listing_finds_a_firearm_by_its_serial_as_read() {
+    let reg = registry();
+    let a = reg.register(&pistol("ABC-12345", &reg.agency));
+    reg.register(&pistol("ABC-12346", &reg.agency));
+    let lister = reg
+        .app
+        .create_user(&reg.admin, "lister", &reg.agency, &["registrar"])
+        .1;
+    // Case, spaces and separators do not matter; anything else does.
+    for given in ["ABC-12345", "abc 12345", "abc.123.45"] {
+        let path = format!("/v1/firearms?serial_number={}", given.replace(' ', "%20"));
+        let r = reg.app.get(&path, &lister);
+        assert_eq!(r.status, 200, "{}", r.text);
+        let items = r.body["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "{given}: {}", r.text);
+        assert_eq!(items[0]["id"], a["id"]);
+    }
+    let r = reg.app.get("/v1/firearms?serial_number=ABC-1234", &lister);
+    assert_eq!(r.body["items"], serde_json::json!([]));
+}
