@@ -7,6 +7,8 @@ import { verifyBundle } from "./verify.js";
 import {
   ApiError, api, choices, convert, field, fill, form, h, has, holderFields, holderText, nowLocal, query, show, state, statusBadge, t, term, text, values, when,
 } from "./ui.js";
+import * as admin from "./admin.js";
+import * as reports from "./reports.js";
 import * as requests from "./requests.js";
 
 async function loadCatalog(code) {
@@ -58,9 +60,9 @@ function renderNav() {
     nav.replaceChildren();
     return;
   }
-  const links = [["#/find", t("nav.find")]];
+  const links = has("system_admin") && state.me.roles.length === 1 ? [] : [["#/find", t("nav.find")]];
   if (has("registrar")) links.push(["#/firearms/new", t("nav.register")]);
-  links.push(...requests.links());
+  links.push(...requests.links(), ...reports.links(), ...admin.links());
   fill(nav,
     h("ul", {},
       links.map(([href, words]) => h("li", {}, h("a", { href }, words))),
@@ -107,11 +109,19 @@ const routes = [
   [/^#\/firearms\/new$/, registerPage],
   [/^#\/firearms\/([0-9a-f-]{36})$/, firearmPage],
   ...requests.routes,
+  ...reports.routes,
+  ...admin.routes,
 ];
+
+/// Where a user lands: a system administrator, who reads no firearm data,
+/// on the users.
+function home() {
+  return has("system_admin") && state.me.roles.length === 1 ? "#/users" : "#/find";
+}
 
 async function route() {
   if (!state.me && !state.mustChange) await loadSession();
-  const hash = location.hash || "#/find";
+  const hash = location.hash || home();
   if (state.mustChange && hash !== "#/password") return void (location.hash = "#/password");
   if (!state.me && !state.mustChange && hash !== "#/sign-in") return void (location.hash = "#/sign-in");
   renderNav();
@@ -151,7 +161,7 @@ async function startSession(username, password) {
   state.csrf = session.csrf_token;
   state.mustChange = session.password_change_required;
   await loadMe();
-  location.hash = state.mustChange ? "#/password" : "#/find";
+  location.hash = state.mustChange ? "#/password" : home();
 }
 
 function passwordPage() {
@@ -183,31 +193,42 @@ function passwordPage() {
 function findPage(search) {
   const params = new URLSearchParams((search || "").slice(1));
   const results = h("section", { id: "results", "aria-live": "polite" });
+  // Tracing is for tracers and auditors; other users find the firearms
+  // they hold by the serial as marked, through the listing.
+  const traces = has("tracer") || has("auditor");
   const f = form(
     h("div", { class: "grid" },
-      field("serial", t("find.serial"), { value: params.get("serial") }),
-      field("marking", t("find.marking"), { value: params.get("marking") }),
+      field("serial", t("find.serial"), { value: params.get("serial"), required: !traces }),
+      traces ? field("marking", t("find.marking"), { value: params.get("marking") }) : null,
       field("manufacturer", t("find.manufacturer"), { value: params.get("manufacturer") }),
-      field("calibre", t("find.calibre"), { value: params.get("calibre") }),
-      field("purpose", t("find.purpose"), { value: state.purpose }),
-      field("exact", t("find.exact"), { kind: "checkbox" })),
+      traces ? field("calibre", t("find.calibre"), { value: params.get("calibre") }) : null,
+      traces ? field("purpose", t("find.purpose"), { value: state.purpose }) : null,
+      traces ? field("exact", t("find.exact"), { kind: "checkbox" }) : null),
     t("find.submit"),
     async (el) => {
       const body = values(el);
       state.purpose = body.purpose || "";
       delete body.purpose;
-      const answer = await api("GET", `/v1/trace?${query(body)}`);
-      renderMatches(results, answer);
+      renderMatches(results, traces ? await api("GET", `/v1/trace?${query(body)}`) : await listed(body));
     },
     { id: "find", role: "search" },
   );
-  show(t("find.title"), h("p", {}, t("find.help")), f, results);
+  show(t("find.title"), h("p", {}, t(traces ? "find.help" : "find.help_listing")), f, results);
   if (params.get("serial") || params.get("marking")) f.requestSubmit();
+}
+
+/// Firearms whose serial is exactly the one given, as trace matches.
+async function listed(body) {
+  const page = await api("GET", `/v1/firearms?${query({ serial_number: body.serial, manufacturer: body.manufacturer, limit: 100 })}`);
+  return {
+    matches: page.items.map((firearm) => ({ firearm, matched_on: "serial", score: 1, alert: ["lost", "stolen"].includes(firearm.status) })),
+    truncated: Boolean(page.next_cursor),
+  };
 }
 
 function renderMatches(box, answer) {
   if (answer.matches.length === 0) {
-    box.replaceChildren(h("p", {}, t("find.none")));
+    fill(box, h("p", {}, t("find.none")));
     return;
   }
   const alerts = answer.matches.filter((m) => m.alert).length;

@@ -145,3 +145,12 @@ export async function verifyBundle(bundle, verifierKey) {
     complete: bundle.complete,
   };
 }
+
+/// Checks a signed checkpoint (`/v1/audit/checkpoint`) against the
+/// registry's verifier key: the signature, and the key's hash.
+export async function checkCheckpoint(note, verifierKey) {
+  const verifier = parseVerifierKey(verifierKey);
+  const checkpoint = parseCheckpoint(note);
+  await checkSignature(checkpoint, verifier);
+  return { origin: checkpoint.origin, size: checkpoint.size, key: verifier.name };
+}

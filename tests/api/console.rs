@@ -6,11 +6,13 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// Every file of the console, as the browser loads them.
-const PAGE_FILES: [&str; 8] = [
+const PAGE_FILES: [&str; 10] = [
     "/",
     "/console/app.js",
     "/console/ui.js",
     "/console/requests.js",
+    "/console/reports.js",
+    "/console/admin.js",
     "/console/verify.js",
     "/console/style.css",
     "/console/i18n/en.json",
@@ -404,6 +406,11 @@ fn in_a_browser_an_agency_sees_who_traced_its_stolen_firearm() {
     let b = Browser::start("en");
     sign_in_in(&b, &app.base, "registrar", PASSWORD);
     b.wait_hash("#/find");
+    // A registrar may not trace, and finds the firearms it holds by the
+    // serial as marked.
+    b.fill("#find", "serial", "gh 9001 s");
+    b.click("#find button[type=submit]");
+    b.wait_text("#results", "STOLEN");
     b.click("a[href='#/notifications']");
     let list = b.wait_text("#notifications", "traced while stolen");
     assert!(
@@ -411,4 +418,77 @@ fn in_a_browser_an_agency_sees_who_traced_its_stolen_firearm() {
         "{list}"
     );
     assert_accessible(&b, "notifications");
+}
+
+#[test]
+fn in_a_browser_a_system_administrator_manages_agencies_and_users() {
+    let reg = registry();
+    let app = &reg.app;
+    let b = Browser::start("en");
+    sign_in_in(&b, &app.base, "admin", ADMIN_PASSWORD);
+    // A system administrator reads no firearm data: the console opens on
+    // the users.
+    b.wait_hash("#/users");
+    b.click("a[href='#/agencies']");
+    b.wait_text("#agencies", "Ghana Police Service");
+    b.fill("#new-agency", "name", "Service des douanes");
+    b.fill("#new-agency", "country", "TG");
+    b.choose("#new-agency", "kind", "customs");
+    b.click("#new-agency button[type=submit]");
+    b.wait_text("#agencies", "Service des douanes");
+    assert_accessible(&b, "agencies");
+
+    b.click("a[href='#/users']");
+    b.wait_text("#users", "registrar");
+    b.fill("#new-user", "username", "inspector");
+    b.fill("#new-user", "password", "first password 123");
+    b.choose("#new-user", "agency_id", &reg.agency);
+    b.click("#new-user input.role[value='auditor']");
+    b.click("#new-user button[type=submit]");
+    b.wait_text("#users", "inspector");
+    // Giving auditor waits for a second administrator: the one who asked
+    // may not approve it, and the console says why.
+    b.wait_text("#grants", "inspector");
+    b.click("#grants button");
+    b.wait_text("#user-notice", "approve");
+    assert_accessible(&b, "users");
+    b.screenshot("users");
+    let clerk = app.login("inspector", "first password 123");
+    assert_eq!(
+        clerk.body["password_change_required"], true,
+        "{}",
+        clerk.text
+    );
+}
+
+#[test]
+fn in_a_browser_an_auditor_reads_statistics_and_checks_the_signed_head() {
+    let reg = registry();
+    let app = &reg.app;
+    app.create_user(&reg.admin, "auditor", &reg.agency, &["auditor"]);
+    for i in 0..3 {
+        reg.register(&pistol(&format!("STAT-{i}"), &reg.agency));
+    }
+    wait_integrated(&app.database_url);
+    let b = Browser::start("en");
+    sign_in_in(&b, &app.base, "auditor", PASSWORD);
+    b.wait_hash("#/find");
+    b.click("a[href='#/statistics']");
+    b.wait_text("#statistics", "Firearms by category");
+    let charts = b.run(
+        "return document.querySelectorAll('svg.chart rect.bar').length",
+        json!([]),
+    );
+    assert!(charts.as_u64() >= Some(3), "{charts}");
+    assert_accessible(&b, "statistics");
+    b.screenshot("statistics");
+
+    b.click("a[href='#/audit']");
+    b.wait_text("#checkpoint", "registry.test/audit");
+    b.click("#check-signature button[type=submit]");
+    b.wait_text("#audit-result", "is signed by registry.test/audit");
+    b.click("#verify-log button[type=submit]");
+    b.wait_text("#audit-result", "The log is valid");
+    assert_accessible(&b, "audit log");
+    b.screenshot("audit");
 }
