@@ -8,6 +8,8 @@ import {
   ApiError, api, choices, convert, field, fill, form, h, has, holderFields, holderText, nowLocal, query, show, state, statusBadge, t, term, text, values, when,
 } from "./ui.js";
 import * as admin from "./admin.js";
+import * as holders from "./holders.js";
+import * as records from "./records.js";
 import * as reports from "./reports.js";
 import * as requests from "./requests.js";
 
@@ -62,7 +64,7 @@ function renderNav() {
   }
   const links = has("system_admin") && state.me.roles.length === 1 ? [] : [["#/find", t("nav.find")]];
   if (has("registrar")) links.push(["#/firearms/new", t("nav.register")]);
-  links.push(...requests.links(), ...reports.links(), ...admin.links());
+  links.push(...records.links(), ...holders.links(), ...requests.links(), ...reports.links(), ...admin.links());
   fill(nav,
     h("ul", {},
       links.map(([href, words]) => h("li", {}, h("a", { href }, words))),
@@ -109,6 +111,8 @@ const routes = [
   [/^#\/firearms\/new$/, registerPage],
   [/^#\/firearms\/([0-9a-f-]{36})$/, firearmPage],
   ...requests.routes,
+  ...records.routes,
+  ...holders.routes,
   ...reports.routes,
   ...admin.routes,
 ];
@@ -306,9 +310,11 @@ async function firearmPage(id) {
     ["firearm.custodian", holderText(firearm.custodian) || t("firearm.owner_holds")],
     ["firearm.version", firearm.version],
   ];
-  const timeline = history instanceof ApiError
-    ? h("p", { class: "muted" }, t("history.hidden"))
-    : renderTimeline(history.events);
+  const timeline = !(history instanceof ApiError)
+    ? renderTimeline(history.events)
+    : history.problem.code === "purpose_required"
+      ? purposeForm(id)
+      : h("p", { class: "muted" }, t("history.hidden"));
   show(
     `${firearm.manufacturer} ${firearm.model} · ${firearm.serial_number}`,
     h("section", { class: "panel", "aria-labelledby": "facts-h" },
@@ -320,6 +326,19 @@ async function firearmPage(id) {
     has("registrar") && firearm.status !== "destroyed" ? eventForm(firearm) : null,
   );
   performance.mark("firearm-page-rendered");
+}
+
+/// Where the registry records why histories are read, it asks first.
+function purposeForm(id) {
+  return form(
+    field("purpose", t("find.purpose"), { required: true }),
+    t("history.read"),
+    async (el) => {
+      state.purpose = values(el).purpose || "";
+      await firearmPage(id);
+    },
+    { id: "purpose" },
+  );
 }
 
 function renderTimeline(events) {

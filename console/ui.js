@@ -187,16 +187,18 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+/// Calls the API. `body` is sent as JSON, or as it is with `contentType`
+/// (a CSV file).
+export async function api(method, path, body, contentType) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = contentType || "application/json";
   if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
   if (state.purpose && method === "GET") headers["Registry-Purpose"] = state.purpose;
   const res = await fetch(path, {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || contentType ? body : JSON.stringify(body),
   });
   if (res.status === 204) return null;
   const data = await res.json().catch(() => ({ detail: res.statusText }));

@@ -6,9 +6,11 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// Every file of the console, as the browser loads them.
-const PAGE_FILES: [&str; 10] = [
+const PAGE_FILES: [&str; 12] = [
     "/",
     "/console/app.js",
+    "/console/records.js",
+    "/console/holders.js",
     "/console/ui.js",
     "/console/requests.js",
     "/console/reports.js",
@@ -491,4 +493,158 @@ fn in_a_browser_an_auditor_reads_statistics_and_checks_the_signed_head() {
     b.wait_text("#audit-result", "The log is valid");
     assert_accessible(&b, "audit log");
     b.screenshot("audit");
+}
+
+#[test]
+fn in_a_browser_a_registrar_imports_a_file_and_destroys_a_batch() {
+    let reg = registry();
+    let app = &reg.app;
+    let owner = json!({"kind": "agency", "name": "Ghana Police Service", "agency_id": reg.agency})
+        .to_string()
+        .replace('"', "\"\"");
+    let row = |serial: &str, country: &str| {
+        format!("self_loading_pistol,Glock GmbH,17,9x19mm,{country},{serial},\"{owner}\",2015-06-01T00:00:00Z\n")
+    };
+    let csv = format!(
+        "category,manufacturer,model,calibre,country_of_manufacture,serial_number,owner,occurred_at\n{}{}{}",
+        row("IMP-1", "AT"),
+        row("IMP-2", "ZZ"),
+        row("IMP-3", "AT"),
+    );
+    let file = std::env::temp_dir().join(format!("import-{}.csv", uuid::Uuid::now_v7().simple()));
+    std::fs::write(&file, csv).expect("write the file");
+
+    let b = Browser::start("en");
+    sign_in_in(&b, &app.base, "registrar", PASSWORD);
+    b.wait_hash("#/find");
+    b.click("a[href='#/import']");
+    b.type_in("#import input[type=file]", &file.display().to_string());
+    b.click("#import button[type=submit]");
+    // All or nothing: the bad row is named, and nothing is written.
+    let errors = b.wait_text("#import-errors", "country_of_manufacture");
+    assert!(errors.contains('2'), "{errors}");
+    assert_eq!(
+        sql_count(&app.database_url, "SELECT COUNT(*) AS n FROM firearms"),
+        0
+    );
+    assert_accessible(&b, "import, refused");
+    b.choose("#import", "mode", "partial");
+    b.click("#import button[type=submit]");
+    b.wait_text("#import-result", "2 imported, 1 refused");
+    b.screenshot("import");
+    let _ = std::fs::remove_file(&file);
+
+    // A batch by serial and by id: an unknown serial is named beside the
+    // list, and nothing is destroyed until every line names a firearm.
+    let second = app.get("/v1/firearms?serial_number=IMP-3", &reg.registrar);
+    let second = second.body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    b.click("a[href='#/destructions']");
+    b.fill(
+        "#destruction",
+        "firearms",
+        &format!("imp 1\n{second}\nNOPE-9"),
+    );
+    b.choose("#destruction", "method", "smelting");
+    b.fill("#destruction", "certificate_reference", "GH-DC-2026-004");
+    b.fill("#destruction", "witnesses", "Insp. Mensah\nSgt. Owusu");
+    b.click("#destruction button[type=submit]");
+    b.wait_text("#destruction [data-field='firearms'] .error", "NOPE-9");
+    assert_eq!(
+        sql_count(
+            &app.database_url,
+            "SELECT COUNT(*) AS n FROM firearms WHERE status = 'destroyed'"
+        ),
+        0
+    );
+    b.fill("#destruction", "firearms", &format!("imp 1\n{second}"));
+    b.click("#destruction button[type=submit]");
+    b.wait_text("#destruction-result", "2 firearms recorded destroyed");
+    assert_accessible(&b, "destruction batch");
+    b.screenshot("destruction");
+    assert_eq!(
+        sql_count(
+            &app.database_url,
+            "SELECT COUNT(*) AS n FROM firearms WHERE status = 'destroyed'"
+        ),
+        2
+    );
+}
+
+#[test]
+fn in_a_browser_a_registrar_registers_a_holder_and_issues_and_revokes_a_licence() {
+    let reg = registry();
+    let app = &reg.app;
+    let b = Browser::start("en");
+    sign_in_in(&b, &app.base, "registrar", PASSWORD);
+    b.wait_hash("#/find");
+    b.click("a[href='#/holders']");
+    let form = "#new-holder";
+    b.choose(form, "kind", "individual");
+    b.fill(form, "name", "Kwame Asante");
+    b.fill(form, "country", "GH");
+    b.choose(form, "identifiers.0.type", "national_id");
+    b.fill(form, "identifiers.0.value", "GHA-123456789-0");
+    b.click("#new-holder button[type=submit]");
+    b.wait_hash("#/holders/0");
+    b.wait_text("h1", "Kwame Asante");
+
+    let form = "#new-licence";
+    b.fill(form, "number", "GH-PL-2026-0042");
+    b.choose(form, "type", "possession");
+    b.run(
+        "for (const [name, v] of [['valid_from', '2026-01-01'], ['valid_until', '2030-12-31']]) \
+         document.querySelector(`#new-licence [name=${name}]`).value = v;",
+        json!([]),
+    );
+    b.fill(form, "issued_by", "Ghana Police Service");
+    // A licence covering no category is refused beside the categories.
+    b.click("#new-licence button[type=submit]");
+    b.wait_text("#new-licence .problem", "Some fields need correcting");
+    let error = b.text("#new-licence [data-field='categories'] .error");
+    assert!(!error.is_empty(), "no error beside the categories");
+    b.click("#new-licence input.category[value='shotgun']");
+    b.click("#new-licence button[type=submit]");
+    b.wait_text("#licences", "GH-PL-2026-0042");
+    assert_accessible(&b, "a holder with a licence");
+    b.screenshot("holder");
+
+    b.fill(".revoke", "reason", "conviction");
+    b.click(".revoke button[type=submit]");
+    b.wait_text("#licences", "REVOKED");
+    b.wait_text("#licence-notice", "0 firearms must be surrendered");
+
+    // Found again by the identifier.
+    b.click("a[href='#/holders']");
+    b.fill("#find-holder", "identifier", "GHA-123456789-0");
+    b.click("#find-holder button[type=submit]");
+    b.wait_text("#holders", "Kwame Asante");
+    assert_accessible(&b, "holders, found");
+}
+
+#[test]
+fn in_a_browser_a_registry_that_records_why_asks_before_showing_a_history() {
+    let reg = registry_with(|s| s.require_purpose = true);
+    let app = &reg.app;
+    let firearm = reg.register(&pistol("WHY-1", &reg.agency));
+    let id = firearm["id"].as_str().expect("id");
+    let b = Browser::start("en");
+    sign_in_in(&b, &app.base, "registrar", PASSWORD);
+    b.wait_hash("#/find");
+    b.go(&format!("{}/#/firearms/{id}", app.base));
+    b.fill("#purpose", "purpose", "audit of the Tema armoury");
+    assert_accessible(&b, "the purpose asked for");
+    b.click("#purpose button[type=submit]");
+    b.wait_text("#timeline", "Registered");
+    wait_for_entries(&app.database_url, "history.read", 1);
+    assert_eq!(
+        sql_count(
+            &app.database_url,
+            "SELECT COUNT(*) AS n FROM audit_entries WHERE action = 'history.read' \
+             AND purpose = 'audit of the Tema armoury'"
+        ),
+        1
+    );
 }
