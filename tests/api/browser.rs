@@ -241,6 +241,33 @@ impl Browser {
         );
     }
 
+    /// Presses a key (a WebDriver key code such as `\u{E004}`, Tab) in
+    /// whatever has the focus, as a keyboard user would.
+    pub fn press(&self, key: &str) {
+        let active = self.call("GET", "/element/active", None);
+        let el = active[ELEMENT]
+            .as_str()
+            .expect("an element has the focus")
+            .to_string();
+        self.call(
+            "POST",
+            &format!("/element/{el}/value"),
+            Some(json!({"text": key})),
+        );
+    }
+
+    /// Accepts the `confirm()` the page opened.
+    pub fn accept_dialog(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self
+            .try_call("POST", "/alert/accept", Some(json!({})))
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "no dialog opened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn click(&self, css: &str) {
         let el = self.find(css);
         self.call("POST", &format!("/element/{el}/click"), Some(json!({})));

@@ -183,6 +183,22 @@ fn in_a_browser_a_registrar_registers_and_transfers_and_an_auditor_traces_and_ve
         "{timeline}"
     );
     assert!(timeline.contains("Recorded by registrar"), "{timeline}");
+    // Other kinds of event take their own fields.
+    b.choose(form, "type", "reported_lost");
+    b.fill(form, "report_reference", "GH-PR-2026-0099");
+    b.click("#record-event button[type=submit]");
+    b.wait_text("#timeline", "GH-PR-2026-0099");
+    b.wait_text("main", "LOST");
+    // A correction's changes must be JSON: said beside the field, before
+    // anything is sent.
+    b.choose(form, "type", "correction");
+    b.fill(form, "reason", "model misread");
+    b.fill(form, "changes", "model: AKMS");
+    b.click("#record-event button[type=submit]");
+    b.wait_text("#record-event [data-field='changes'] .error", "JSON");
+    b.fill(form, "changes", "{\"model\": \"AKMS\"}");
+    b.click("#record-event button[type=submit]");
+    b.wait_text("#timeline", "Correction");
     assert_accessible(&b, "firearm page (registrar)");
     b.screenshot("firearm-registrar");
 
@@ -208,7 +224,7 @@ fn in_a_browser_a_registrar_registers_and_transfers_and_an_auditor_traces_and_ve
     wait_integrated(&app.database_url);
     b.click("#verify");
     let proved = b.wait_text("#verify-result", "Verified");
-    assert!(proved.contains("Each of the 2 events"), "{proved}");
+    assert!(proved.contains("Each of the 4 events"), "{proved}");
     assert_accessible(&b, "firearm page (auditor, verified)");
     b.run(
         "document.querySelector('#verify-h').scrollIntoView()",
@@ -455,6 +471,12 @@ fn in_a_browser_a_system_administrator_manages_agencies_and_users() {
     b.wait_text("#user-notice", "approve");
     assert_accessible(&b, "users");
     b.screenshot("users");
+    // Disabling asks first.
+    b.click("#users button[aria-label='Disable registrar']");
+    b.accept_dialog();
+    b.wait_text("#users", "disabled");
+    app.get("/v1/auth/me", &reg.registrar)
+        .assert_problem(401, "account_disabled");
     let clerk = app.login("inspector", "first password 123");
     assert_eq!(
         clerk.body["password_change_required"], true,
@@ -647,4 +669,37 @@ fn in_a_browser_a_registry_that_records_why_asks_before_showing_a_history() {
         ),
         1
     );
+}
+
+#[test]
+fn in_a_browser_a_weapon_is_found_and_opened_from_the_keyboard_alone() {
+    let reg = registry();
+    let app = &reg.app;
+    app.create_user(&reg.admin, "tracer", &reg.agency, &["tracer"]);
+    reg.register(&pistol("KEY-0042", &reg.agency));
+    let b = Browser::start("en");
+    sign_in_in(&b, &app.base, "tracer", PASSWORD);
+    b.wait_hash("#/find");
+    // The first field has the focus's way in: type, then Enter submits.
+    b.find("#find [name='serial']");
+    b.run(
+        "document.querySelector(\"#find [name='serial']\").focus()",
+        json!([]),
+    );
+    b.press("KEY-OO42\u{E007}");
+    b.wait_text("#results", "KEY-0042");
+    // Tab from the form to the hit, Enter to open it.
+    for _ in 0..20 {
+        let on_hit = b.run(
+            "return document.activeElement.matches('#results a')",
+            json!([]),
+        );
+        if on_hit == true {
+            break;
+        }
+        b.press("\u{E004}");
+    }
+    b.press("\u{E007}");
+    b.wait_hash("#/firearms/");
+    b.wait_text("h1", "KEY-0042");
 }
