@@ -68,6 +68,32 @@ struct Rejected {
     errors: Vec<FieldError>,
 }
 
+/// A row as the reader thread hands it over: parsed and checked and, where
+/// nothing in the database decides its rows (its custodian names no
+/// armoury), already prepared. The writer then only checks what needs the
+/// database, and writes.
+struct Read {
+    row: usize,
+    parsed: Result<super::NewFirearm<crate::input::Recipient>, Vec<FieldError>>,
+    prepared: Option<AppResult<Prepared>>,
+}
+
+impl Read {
+    fn new(actor: &Recorder, row: ParsedRow, now: chrono::DateTime<Utc>) -> Self {
+        let prepared = row
+            .parsed
+            .as_ref()
+            .ok()
+            .and_then(super::resolve_offline)
+            .map(|new| prepare(actor, &new, now));
+        Self {
+            row: row.row,
+            parsed: row.parsed,
+            prepared,
+        }
+    }
+}
+
 /// A valid import row, ready to write.
 struct Candidate {
     row: usize,
@@ -190,12 +216,17 @@ impl Tally {
         &mut self,
         c: &mut DbConn,
         actor: &Recorder,
-        batch: Vec<ParsedRow>,
+        batch: Vec<Read>,
     ) -> AppResult<(Vec<Candidate>, Vec<Rejected>)> {
         let now = Utc::now();
         let mut good = Vec::new();
         let mut refused = Vec::new();
-        for ParsedRow { row, parsed } in batch {
+        for Read {
+            row,
+            parsed,
+            prepared,
+        } in batch
+        {
             let new = match parsed {
                 Ok(new) => new,
                 Err(errors) => {
@@ -224,7 +255,7 @@ impl Tally {
                 refused.push(Rejected { row, errors });
                 continue;
             }
-            match prepare(actor, &new, now) {
+            match prepared.unwrap_or_else(|| prepare(actor, &new, now)) {
                 Ok(prepared) => good.push(Candidate { row, prepared }),
                 Err(e) => refused.push(Rejected {
                     row,
@@ -242,7 +273,7 @@ impl Tally {
         c: &mut DbConn,
         actor: &Recorder,
         sink: audit::Sink,
-        batch: Vec<ParsedRow>,
+        batch: Vec<Read>,
     ) -> AppResult<()> {
         let (mut good, mut refused) = self.sort(c, actor, batch)?;
         let may_write =
@@ -335,24 +366,65 @@ pub fn import(
     caps: ImportCaps,
     sink: audit::Sink,
 ) -> AppResult<ImportReport> {
-    db::write_tx(conn, |c| {
-        sink.open(c)?;
-        let mut tally = Tally::new(caps, partial);
-        let mut batch = Vec::with_capacity(BATCH);
-        for row in rows {
-            tally.received += 1;
-            if tally.received > caps.max_rows {
-                return Err(too_many_rows(caps.max_rows));
+    // Reading, checking and preparing rows (their events, digests and
+    // audit entries) is about as much work as the database's writing
+    // them: done on a thread of their own, a batch ahead, the two overlap
+    // instead of taking turns (docs/benchmarks.md).
+    std::thread::scope(|scope| {
+        let (tx, batches) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || read_ahead(actor, rows, caps.max_rows, tx));
+        db::write_tx(conn, |c| {
+            sink.open(c)?;
+            let mut tally = Tally::new(caps, partial);
+            for batch in batches {
+                let batch = batch?;
+                tally.received += batch.len();
+                tally.take(c, actor, sink, batch)?;
             }
-            batch.push(row?);
-            if batch.len() == BATCH {
-                tally.take(c, actor, sink, std::mem::take(&mut batch))?;
+            if !partial && tally.rejected > 0 {
+                return Err(tally.rejected_error());
             }
-        }
-        tally.take(c, actor, sink, batch)?;
-        if !partial && tally.rejected > 0 {
-            return Err(tally.rejected_error());
-        }
-        tally.finish(c, actor, sink)
+            tally.finish(c, actor, sink)
+        })
+        // Returning drops `batches`: a reader still at work stops at its
+        // next batch, and the scope waits for it.
     })
+}
+
+/// A batch of rows read ahead.
+type Batch = AppResult<Vec<Read>>;
+
+/// Reads the rows in batches and prepares them, until the file ends, the
+/// import has too many rows, the file is unusable, or the writer stops
+/// taking batches (its error ends the import).
+fn read_ahead(
+    actor: &Recorder,
+    rows: Rows,
+    max_rows: usize,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+) {
+    let mut received = 0;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut now = Utc::now();
+    for row in rows {
+        received += 1;
+        let row = match row {
+            _ if received > max_rows => Err(too_many_rows(max_rows)),
+            other => other,
+        };
+        match row {
+            Ok(row) => batch.push(Read::new(actor, row, now)),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+        if batch.len() == BATCH {
+            if tx.send(Ok(std::mem::take(&mut batch))).is_err() {
+                return;
+            }
+            now = Utc::now();
+        }
+    }
+    let _ = tx.send(Ok(batch));
 }

@@ -204,6 +204,21 @@ pub(crate) fn check_agencies(
     Ok(errors)
 }
 
+/// The registration with its custodian as given, when it needs nothing
+/// from the database: no custodian, or one in full (not an armoury).
+pub(crate) fn resolve_offline(new: &NewFirearm<Recipient>) -> Option<NewFirearm> {
+    match &new.custodian {
+        None | Some(Recipient::Holder(_)) => new
+            .clone()
+            .resolve(|to| match to {
+                Recipient::Holder(h) => Ok(h),
+                _ => Err(()),
+            })
+            .ok(),
+        Some(_) => None,
+    }
+}
+
 /// Finds the armoury a registration's custodian names, remembering
 /// answers: it must be one of the registering agency's, which becomes
 /// responsible for the firearm.
