@@ -54,9 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| AppError::bad_request("invalid_parameter", e.to_string()).into()),
     )
     .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-    .route("/", web::get().to(console::page))
-    .route("/console/languages", web::get().to(console::languages))
-    .route("/console/{path:.*}", web::get().to(console::file))
+    .configure(console_routes)
     .route("/health", web::get().to(ops::health))
     .route("/ready", web::get().to(ops::ready))
     .route("/metrics", web::get().to(ops::metrics))
@@ -128,6 +126,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/audit/export", web::get().to(audit::export))
             .default_service(web::to(ops::no_route)),
     );
+}
+
+/// The web console's page and files (docs/console.md).
+fn console_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(console::page))
+        .route("/console/languages", web::get().to(console::languages))
+        .route("/console/{path:.*}", web::get().to(console::file));
 }
 
 /// Logging in, the console's sessions, the caller's own account.
