@@ -40,8 +40,11 @@ async function setLanguage(code) {
 }
 
 async function setUpLanguages() {
-  const available = await (await fetch("/console/languages")).json();
-  state.fallback = await loadCatalog("en");
+  const [available, fallback] = await Promise.all([
+    fetch("/console/languages").then((r) => r.json()),
+    loadCatalog("en"),
+  ]);
+  state.fallback = fallback;
   const select = document.querySelector("#language");
   select.replaceChildren(...available.map((l) => h("option", { value: l.code, lang: l.code }, l.name)));
   const code = chosenLanguage(available);
@@ -87,13 +90,17 @@ async function signOut() {
 /// Who is signed in; until they choose a new password, they are only
 /// pending and the console offers nothing else.
 async function loadMe() {
-  const me = await api("GET", "/v1/auth/me");
+  const [me, agencies] = await Promise.all([
+    api("GET", "/v1/auth/me"),
+    state.mustChange ? null : api("GET", "/v1/agencies?limit=1000").catch(() => ({ items: [] })),
+  ]);
   state.me = state.mustChange ? null : me;
   state.pending = me;
-  if (state.me) state.agencies = (await api("GET", "/v1/agencies?limit=1000")).items;
+  if (state.me) state.agencies = agencies.items;
 }
 
 async function loadSession() {
+  state.checked = true;
   try {
     const session = await api("GET", "/v1/auth/session");
     state.csrf = session.csrf_token;
@@ -124,7 +131,7 @@ function home() {
 }
 
 async function route() {
-  if (!state.me && !state.mustChange) await loadSession();
+  if (!state.me && !state.mustChange && !state.checked) await loadSession();
   const hash = location.hash || home();
   if (state.mustChange && hash !== "#/password") return void (location.hash = "#/password");
   if (!state.me && !state.mustChange && hash !== "#/sign-in") return void (location.hash = "#/sign-in");
@@ -291,12 +298,15 @@ function registerPage() {
 // ---- a firearm and its history --------------------------------------------
 
 async function firearmPage(id) {
-  const firearm = await api("GET", `/v1/firearms/${id}`).catch((e) => e);
+  // Both at once: over an office's slow link each round trip counts.
+  const [firearm, history] = await Promise.all([
+    api("GET", `/v1/firearms/${id}`).catch((e) => e),
+    api("GET", `/v1/firearms/${id}/history`).catch((e) => e),
+  ]);
   if (firearm instanceof ApiError) {
     show(t("firearm.title"), h("p", { class: "problem", role: "alert" }, firearm.message));
     return;
   }
-  const history = await api("GET", `/v1/firearms/${id}/history`).catch((e) => e);
   const markings = (firearm.markings || []).map((m) => `${term("markingkind", m.kind)}: ${m.text}`);
   const facts = [
     ["firearm.status", statusBadge(firearm.status)],
@@ -453,5 +463,9 @@ function eventForm(firearm) {
 // ---- start ----------------------------------------------------------------
 
 window.addEventListener("hashchange", () => route());
+// The catalogs and the session are fetched together; the page is drawn
+// once both are in.
+const session = loadSession();
 await setUpLanguages();
+await session;
 await route();
