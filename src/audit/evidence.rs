@@ -12,13 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::content;
-use super::merkle::{self, Hash, Nodes};
-use super::sequencer::parse_hash;
+use super::merkle::{self, Hash};
 use super::signing::{parse_checkpoint, NoteVerifier};
+use super::tree::StoredNodes;
 use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::firearms::{EventRow, FirearmRow};
 use crate::db::{self, DbConn};
@@ -154,48 +153,13 @@ pub fn build(
     }))
 }
 
-/// Nodes a proof asks for, noted rather than read: a proof's shape
-/// depends only on the leaf and the size, never on the hashes.
-struct Wanted(RefCell<BTreeSet<(u32, u64)>>);
-
-impl Nodes for Wanted {
-    fn node(&self, level: u32, index: u64) -> Result<Hash, String> {
-        self.0.borrow_mut().insert((level, index));
-        Ok([0; 32])
-    }
-}
-
-struct Fetched(HashMap<(u32, u64), Hash>);
-
-impl Nodes for Fetched {
-    fn node(&self, level: u32, index: u64) -> Result<Hash, String> {
-        self.0
-            .get(&(level, index))
-            .copied()
-            .ok_or_else(|| format!("tree node ({level}, {index}) is missing"))
-    }
-}
-
-/// The inclusion proofs of `seqs` in the tree of `size`, reading every
-/// node they need in one query per level rather than one per node.
+/// The inclusion proofs of `seqs` in the tree of `size`. The stored tree
+/// keeps the blocks it reads: a firearm's entries, written close together,
+/// mostly share theirs.
 fn proofs(conn: &mut DbConn, seqs: &[u64], size: u64) -> AppResult<Vec<Vec<Hash>>> {
-    let wanted = Wanted(RefCell::new(BTreeSet::new()));
-    for &seq in seqs {
-        merkle::inclusion_proof(&wanted, seq, size).map_err(AppError::internal)?;
-    }
-    let keys: Vec<(i32, i64)> = wanted
-        .0
-        .into_inner()
-        .into_iter()
-        .map(|(l, i)| (l as i32, i as i64))
-        .collect();
-    let mut nodes = HashMap::with_capacity(keys.len());
-    for (level, idx, hash) in db::audit::nodes(conn, &keys)? {
-        nodes.insert((level as u32, idx as u64), parse_hash(&hash)?);
-    }
-    let fetched = Fetched(nodes);
+    let nodes = StoredNodes::new(conn);
     seqs.iter()
-        .map(|&seq| merkle::inclusion_proof(&fetched, seq, size).map_err(AppError::internal))
+        .map(|&seq| merkle::inclusion_proof(&nodes, seq, size).map_err(AppError::internal))
         .collect()
 }
 

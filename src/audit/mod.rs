@@ -11,6 +11,7 @@ pub mod reads;
 pub mod sequencer;
 pub mod signing;
 pub mod tiles;
+pub mod tree;
 pub mod verify;
 pub mod witnessing;
 

@@ -1,18 +1,17 @@
 //! Integrates queued entries into the tree, in batches, as Trillian's
 //! sequencer does: writers only insert their entry, so writes to different
 //! firearms never wait on the log. Each batch assigns gap-free seqs, stores
-//! the nodes it completes and a signed head, in one transaction: a crash
+//! the nodes it completes (`tree`) and a signed head, in one transaction: a crash
 //! at any moment leaves every committed entry to be integrated exactly once.
 
 use base64::Engine;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::merkle::{self, Hash, Nodes};
 use super::signing::{checkpoint_text, NoteKey};
+use super::tree::{self, parse_hash, StoredNodes};
 use crate::db::audit::{EntryRow, HeadRow, NodeRow};
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
@@ -33,32 +32,6 @@ impl AuditLog {
     pub fn checkpoint(&self, size: u64, root: &Hash) -> String {
         self.key
             .sign_note(&checkpoint_text(&self.origin, size, root))
-    }
-}
-
-pub fn parse_hash(hex_text: &str) -> AppResult<Hash> {
-    hex::decode(hex_text)
-        .ok()
-        .and_then(|b| Hash::try_from(b).ok())
-        .ok_or_else(|| AppError::internal("a stored hash is not 32 bytes of hex"))
-}
-
-/// Reads tree nodes from the database, preferring ones just computed.
-pub struct StoredNodes<'a, 'c> {
-    pub conn: RefCell<&'a mut DbConn>,
-    pub fresh: &'c HashMap<(u32, u64), Hash>,
-}
-
-impl Nodes for StoredNodes<'_, '_> {
-    fn node(&self, level: u32, index: u64) -> Result<Hash, String> {
-        if let Some(h) = self.fresh.get(&(level, index)) {
-            return Ok(*h);
-        }
-        let mut conn = self.conn.borrow_mut();
-        let stored =
-            db::audit::node(&mut conn, level as i32, index as i64).map_err(|e| e.to_string())?;
-        let text = stored.ok_or_else(|| format!("tree node ({level}, {index}) is missing"))?;
-        parse_hash(&text).map_err(|e| e.to_string())
     }
 }
 
@@ -138,36 +111,39 @@ pub fn append_within(c: &mut DbConn, log: &AuditLog, rows: &mut [EntryRow]) -> A
 /// complete, the new signed head and the new size. Inside the caller's
 /// transaction, which holds the state lock.
 fn extend(c: &mut DbConn, log: &AuditLog, size: u64, leaves: &[Hash]) -> AppResult<()> {
-    let mut fresh: HashMap<(u32, u64), Hash> = HashMap::new();
     let mut rows = Vec::new();
-    for (i, leaf) in leaves.iter().enumerate() {
-        let seq = size + i as u64;
-        let done = {
-            let nodes = StoredNodes {
-                conn: RefCell::new(&mut *c),
-                fresh: &fresh,
-            };
-            merkle::nodes_completed_by(seq, *leaf, |lv, ix| nodes.node(lv, ix))
-                .map_err(AppError::internal)?
-        };
-        for (level, idx, hash) in done {
-            fresh.insert((level, idx), hash);
-            rows.push(NodeRow {
-                level: level as i32,
-                idx: idx as i64,
-                hash: hex::encode(hash),
-            });
-        }
-    }
-    db::audit::insert_nodes(c, &rows)?;
     let new_size = size + leaves.len() as u64;
+    let signed = db::audit::head_at(c, size as i64)?;
     let root = {
-        let nodes = StoredNodes {
-            conn: RefCell::new(&mut *c),
-            fresh: &fresh,
-        };
+        let mut nodes = StoredNodes::new(&mut *c);
+        // The tree's leaves are the entries' own leaf hashes: one changed
+        // behind the registry's back must stop the log, not be signed into
+        // the next head. The blocks read here are the ones extending needs.
+        let old = merkle::root(&nodes, size).map_err(AppError::internal)?;
+        if signed.as_ref().map(|h| h.root_hash.as_str()) != Some(hex::encode(old).as_str()) {
+            return Err(AppError::internal(format!(
+                "the stored tree of {size} entries does not hash to its signed head: \
+                 integration stopped (`registry audit verify` names the entry)"
+            )));
+        }
+        for (i, leaf) in leaves.iter().enumerate() {
+            let done =
+                merkle::nodes_completed_by(size + i as u64, *leaf, |lv, ix| nodes.node(lv, ix))
+                    .map_err(AppError::internal)?;
+            for (level, idx, hash) in done {
+                nodes.add_fresh(level, idx, hash);
+                if tree::is_stored(level) {
+                    rows.push(NodeRow {
+                        level: level as i32,
+                        idx: idx as i64,
+                        hash: hex::encode(hash),
+                    });
+                }
+            }
+        }
         merkle::root(&nodes, new_size).map_err(AppError::internal)?
     };
+    db::audit::insert_nodes(c, &rows)?;
     store_head(c, log, new_size, &root)?;
     Ok(db::audit::set_size(c, new_size as i64)?)
 }

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::io::BufRead;
 
 use super::merkle::{self, CompactRange, Hash};
-use super::sequencer::{parse_hash, AuditLog};
+use super::sequencer::AuditLog;
 use super::signing::{parse_checkpoint, NoteVerifier};
+use super::tree::parse_hash;
 use super::{content, derived, text};
 use crate::db::audit::{EntryRow, HeadRow};
 use crate::db::{self, DbConn};
@@ -50,8 +51,7 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
 /// the heads over it) stays as committed, so the finding names the entry
 /// rather than a later head.
 fn stored_leaf(row: &EntryRow) -> Hash {
-    super::sequencer::parse_hash(&row.leaf_hash)
-        .unwrap_or_else(|_| merkle::leaf_hash(text(row).as_bytes()))
+    parse_hash(&row.leaf_hash).unwrap_or_else(|_| merkle::leaf_hash(text(row).as_bytes()))
 }
 
 /// Checks one entry against itself: its leaf hash must be the hash of the

@@ -6,8 +6,6 @@
 //! One thread per node submits the latest head about once a second; heads
 //! in between are covered by the next one's consistency proof.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +15,9 @@ use base64::Engine;
 
 use super::cosign::CosignVerifier;
 use super::merkle;
-use super::sequencer::{parse_hash, AuditLog, StoredNodes};
+use super::sequencer::AuditLog;
 use super::signing::checkpoint_text;
+use super::tree::{parse_hash, StoredNodes};
 use crate::config::WitnessSetting;
 use crate::db::audit::HeadRow;
 use crate::db::{self, DbConn, Pool};
@@ -92,12 +91,8 @@ fn proof_lines(conn: &mut DbConn, old: u64, size: u64) -> AppResult<String> {
     if old == 0 || old == size {
         return Ok(String::new());
     }
-    let fresh = HashMap::new();
-    let nodes = StoredNodes {
-        conn: RefCell::new(conn),
-        fresh: &fresh,
-    };
-    let proof = merkle::consistency_proof(&nodes, old, size).map_err(AppError::internal)?;
+    let proof = merkle::consistency_proof(&StoredNodes::new(conn), old, size)
+        .map_err(AppError::internal)?;
     Ok(proof
         .iter()
         .map(|h| format!("{}\n", B64.encode(h)))

@@ -154,16 +154,8 @@ pub fn insert_nodes(conn: &mut DbConn, nodes: &[NodeRow]) -> StoreResult<()> {
     Ok(())
 }
 
-pub fn node(conn: &mut DbConn, level: i32, idx: i64) -> StoreResult<Option<String>> {
-    Ok(audit_nodes::table
-        .find((level, idx))
-        .select(audit_nodes::hash)
-        .first(conn)
-        .optional()?)
-}
-
-/// The stored hashes of `count` consecutive complete nodes at `level`,
-/// from `first`, in order: a tile's contents.
+/// The stored hashes of `count` consecutive complete nodes at `level`
+/// (a multiple of eight, above 0: `audit::tree`), from `first`, in order.
 pub fn nodes_at(conn: &mut DbConn, level: i32, first: i64, count: i64) -> StoreResult<Vec<String>> {
     Ok(audit_nodes::table
         .filter(audit_nodes::level.eq(level))
@@ -171,6 +163,17 @@ pub fn nodes_at(conn: &mut DbConn, level: i32, first: i64, count: i64) -> StoreR
         .filter(audit_nodes::idx.lt(first + count))
         .order(audit_nodes::idx.asc())
         .select(audit_nodes::hash)
+        .load(conn)?)
+}
+
+/// The leaf hashes of the `count` integrated entries from seq `first`,
+/// in order: the tree's level 0.
+pub fn leaf_hashes(conn: &mut DbConn, first: i64, count: i64) -> StoreResult<Vec<String>> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.ge(first))
+        .filter(audit_entries::seq.lt(first + count))
+        .order(audit_entries::seq.asc())
+        .select(audit_entries::leaf_hash)
         .load(conn)?)
 }
 
@@ -218,28 +221,6 @@ pub fn latest_for_subject(conn: &mut DbConn, subject: &str) -> StoreResult<Optio
         .select(audit_entries::all_columns)
         .first(conn)
         .optional()?)
-}
-
-/// The stored hashes of these nodes, as (level, index, hash), in one trip
-/// per level.
-pub fn nodes(conn: &mut DbConn, wanted: &[(i32, i64)]) -> StoreResult<Vec<(i32, i64, String)>> {
-    let mut by_level: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
-    for (level, idx) in wanted {
-        by_level.entry(*level).or_default().push(*idx);
-    }
-    let mut out = Vec::with_capacity(wanted.len());
-    for (level, idxs) in by_level {
-        for chunk in idxs.chunks(500) {
-            out.extend(
-                audit_nodes::table
-                    .filter(audit_nodes::level.eq(level))
-                    .filter(audit_nodes::idx.eq_any(chunk))
-                    .select((audit_nodes::level, audit_nodes::idx, audit_nodes::hash))
-                    .load::<(i32, i64, String)>(conn)?,
-            );
-        }
-    }
-    Ok(out)
 }
 
 pub fn insert_head(conn: &mut DbConn, head: &HeadRow) -> StoreResult<()> {

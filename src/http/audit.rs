@@ -5,12 +5,10 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::cell::RefCell;
-use std::collections::HashMap;
 
-use crate::audit::merkle::{self, Hash, Nodes};
+use crate::audit::merkle::{self, Nodes};
 use crate::audit::reads;
-use crate::audit::sequencer::StoredNodes;
+use crate::audit::tree::StoredNodes;
 use crate::audit::verify::{self, Report};
 use crate::audit::witnessing;
 use crate::auth::policy::{self, Action};
@@ -298,12 +296,7 @@ fn proof_nodes<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&StoredNodes) -> Result<T, String>,
 ) -> AppResult<T> {
-    let fresh: HashMap<(u32, u64), Hash> = HashMap::new();
-    let nodes = StoredNodes {
-        conn: RefCell::new(conn),
-        fresh: &fresh,
-    };
-    f(&nodes).map_err(AppError::internal)
+    f(&StoredNodes::new(conn)).map_err(AppError::internal)
 }
 
 /// Proves that entry `seq` is in the tree of `size` entries.

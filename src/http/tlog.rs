@@ -107,17 +107,13 @@ pub async fn tile(
         }
         (Kind::Entries, None) => return Err(AppError::internal("entry bundles need a reader")),
         (Kind::Hashes(_), _) => {
-            let level = tile.height() as i32;
+            let level = tile.height();
             let hashes = db::run(&state.pool, move |c| {
-                db::audit::nodes_at(c, level, first, width).map_err(AppError::from)
+                crate::audit::tree::stored(c, level, first as u64, width as u64)
             })
             .await?;
             complete(&hashes, width)?;
-            let mut bytes = Vec::with_capacity(hashes.len() * 32);
-            for h in &hashes {
-                bytes.extend_from_slice(&crate::audit::sequencer::parse_hash(h)?);
-            }
-            let bytes = web::Bytes::from(bytes);
+            let bytes = web::Bytes::from(hashes.concat());
             state.tiles.put(&tile, bytes.clone());
             return Ok(immutable(public, bytes));
         }

@@ -538,6 +538,22 @@ impl Registry {
         assert_eq!(r.status, 201, "{}", r.text);
         r.body
     }
+
+    /// Imports `count` pistols, serials `{prefix}-0` onwards, in one
+    /// request, and waits until the log has integrated their entries.
+    #[track_caller]
+    pub fn import_pistols(&self, prefix: &str, count: usize) {
+        let body: String = (0..count)
+            .map(|i| format!("{}\n", pistol(&format!("{prefix}-{i}"), &self.agency)))
+            .collect();
+        let r = self
+            .app
+            .req("POST", "/v1/firearms/import")
+            .token(&self.registrar)
+            .raw("application/x-ndjson", body.as_bytes());
+        assert_eq!(r.status, 201, "{}", r.text);
+        wait_integrated(&self.app.database_url);
+    }
 }
 
 /// Runs SQL directly on a test database, behind the registry's back, as

@@ -12,16 +12,7 @@ fn grown(configure: impl FnOnce(&mut registry::config::Settings)) -> (Registry, 
     let (_, auditor) = reg
         .app
         .create_user(&reg.admin, "auditor", &reg.agency, &["auditor"]);
-    let body: String = (0..300)
-        .map(|i| format!("{}\n", pistol(&format!("TILE-{i}"), &reg.agency)))
-        .collect();
-    let r = reg
-        .app
-        .req("POST", "/v1/firearms/import")
-        .token(&reg.registrar)
-        .raw("application/x-ndjson", body.as_bytes());
-    assert_eq!(r.status, 201, "{}", r.text);
-    wait_integrated(&reg.app.database_url);
+    reg.import_pistols("TILE", 300);
     (reg, auditor)
 }
 

@@ -398,8 +398,8 @@ fn verify_names_rows_written_around_the_registry() {
 fn the_history_and_the_audit_log_refuse_updates_and_deletes() {
     let reg = registry();
     let url = reg.app.database_url.clone();
-    reg.register(&pistol("APPEND-1", &reg.agency));
-    wait_integrated(&url);
+    // Past 256 entries, so that the tree has a stored node (a level-8 one).
+    reg.import_pistols("APPEND", 300);
     for statement in [
         "UPDATE firearm_events SET notes = 'changed'",
         "DELETE FROM firearm_events",

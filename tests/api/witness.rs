@@ -250,16 +250,7 @@ fn a_second_log_under_the_same_key_is_refused_as_a_split_view() {
     // signed as if it were the same log, and longer than what the
     // witness saw, so that it can be offered as an extension of it.
     let (fork, fork_auditor) = witnessed_registry(&key, &w);
-    let body: String = (0..40)
-        .map(|i| format!("{}\n", pistol(&format!("FORK-{i}"), &fork.agency)))
-        .collect();
-    let r = fork
-        .app
-        .req("POST", "/v1/firearms/import")
-        .token(&fork.registrar)
-        .raw("application/x-ndjson", body.as_bytes());
-    assert_eq!(r.status, 201, "{}", r.text);
-    wait_integrated(&fork.app.database_url);
+    fork.import_pistols("FORK", 40);
     let refused = wait_for(&fork, &fork_auditor, |h| {
         h["witnesses"][0]["last_error"]
             .as_str()
