@@ -616,7 +616,10 @@ def main():
             r, seeding[db] = bench_db(args, db, work)
             results += r
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_DB") and args.db != "postgres":
+            log(f"  kept the SQLite database {os.path.join(work, 'bench.db')} (BENCH_KEEP_DB)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     text = table(results)
     if args.reads_rows:
         text += "\n\nWhat recording reads costs (the same registry restarted with REGISTRY_AUDIT_READS off, then on):\n\n"
