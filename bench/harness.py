@@ -383,7 +383,7 @@ def sqlite_statements(workload, ids, row, k, wide=frozenset()):
                  f"AND canonical < {q(above)} LIMIT 30000);")
         if prefix in wide:
             lookup = (f"SELECT i.* FROM identifier_trigrams t JOIN firearm_identifiers i ON i.firearm_id = t.firearm_id "
-                      f"AND i.position = t.position WHERE t.canonical LIKE {q(like)} LIMIT 2001;")
+                      f"AND i.position = t.position WHERE t.anchored LIKE {q('^' + like + '$')} LIMIT 2001;")
         else:
             lookup = (f"SELECT * FROM firearm_identifiers WHERE canonical >= {q(prefix)} AND canonical < {q(above)} "
                       f"AND canonical LIKE {q(like)} LIMIT 2001;")
@@ -406,7 +406,7 @@ def run_sqlite3(args, reg, workload, rows, ids):
     wide = frozenset()
     if workload == "trace_wildcard":
         wide = frozenset(reg.sql("SELECT substr(canonical, 1, 2) FROM firearm_identifiers GROUP BY 1 "
-                                 "HAVING count(*) >= 30000").split())
+                                 "HAVING count(*) >= 2000").split())
     script += [sqlite_statements(workload, ids, rows[random.randrange(len(rows))], k, wide) for k in range(n)]
     text = "\n".join(script)
     started = time.time()
