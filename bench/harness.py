@@ -382,8 +382,11 @@ def sqlite_statements(workload, ids, row, k, wide=frozenset()):
         user += (f"SELECT count(*) FROM (SELECT 1 FROM firearm_identifiers WHERE canonical >= {q(prefix)} "
                  f"AND canonical < {q(above)} LIMIT 30000);")
         if prefix in wide:
-            lookup = (f"SELECT i.* FROM identifier_trigrams t JOIN firearm_identifiers i ON i.firearm_id = t.firearm_id "
-                      f"AND i.position = t.position WHERE t.anchored LIKE {q('^' + like + '$')} LIMIT 2001;")
+            # The trigram table holds no copy of the rows: its runs of the
+            # anchored pattern name rowids, the row's LIKE checks them.
+            runs = " ".join(f'"{r}"' for r in re.split("[%_]", "^" + like + "$") if len(r) >= 3)
+            lookup = (f"SELECT i.* FROM identifier_trigrams t JOIN firearm_identifiers i ON i.rowid = t.rowid "
+                      f"WHERE identifier_trigrams MATCH {q(runs)} AND i.canonical LIKE {q(like)} LIMIT 2001;")
         else:
             lookup = (f"SELECT * FROM firearm_identifiers WHERE canonical >= {q(prefix)} AND canonical < {q(above)} "
                       f"AND canonical LIKE {q(like)} LIMIT 2001;")
